@@ -1,0 +1,71 @@
+/// A named, ordered list of steps, and the Kafka topics derived from it.
+///
+/// Topics (all derived, never configured one by one):
+/// - `<chain>.<step>`: the input topic of each step; the first step's is the chain's entry topic;
+/// - `<chain>.output`: results of the last step (completed executions);
+/// - `<chain>.dlq`: dead letters from any step;
+/// - `<chain>.status`: the coordinator's status snapshots (one partition).
+/// The step names `output`, `dlq` and `status` are therefore reserved.
+public struct ChainDefinition: Sendable, Equatable {
+    /// Chain name: letters, digits, `.`, `_` and `-`; prefix of every topic and consumer group.
+    public var name: String
+    /// Steps in execution order (at least one).
+    public var steps: [StepDefinition]
+    /// Partitions for each topic the chain creates (except the status topic, which has one).
+    public var partitions: Int
+    /// Replication factor for the chain's topics.
+    public var replicationFactor: Int
+    /// Seconds after which an execution without an outcome is reported as timed out (0 = never).
+    public var executionTimeoutSeconds: Double
+    /// Directory of the chain file; relative paths in step parameters are resolved against it.
+    public var baseDirectory: String
+
+    public init(name: String, steps: [StepDefinition], partitions: Int = 6, replicationFactor: Int = 1,
+                executionTimeoutSeconds: Double = 0, baseDirectory: String = ".") {
+        self.name = name
+        self.steps = steps
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.executionTimeoutSeconds = executionTimeoutSeconds
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Step names that would collide with the chain's own topics.
+    public static let reservedStepNames: Set<String> = ["output", "dlq", "status"]
+
+    /// The input topic of `step`.
+    public func inputTopic(of step: String) -> String { "\(name).\(step)" }
+    /// The topic external producers write to: the first step's input topic.
+    public var entryTopic: String { inputTopic(of: steps[0].name) }
+    /// The topic of completed executions.
+    public var outputTopic: String { "\(name).output" }
+    /// The dead-letter topic.
+    public var deadLetterTopic: String { "\(name).dlq" }
+    /// The coordinator's status topic.
+    public var statusTopic: String { "\(name).status" }
+    /// Consumer group of the workers of `step`.
+    public func consumerGroup(of step: String) -> String { "catena.\(name).\(step)" }
+
+    /// The step called `name`, if any.
+    public func step(named name: String) -> StepDefinition? { steps.first { $0.name == name } }
+    /// Index of the step called `name`, if any.
+    public func index(ofStep name: String) -> Int? { steps.firstIndex { $0.name == name } }
+
+    /// Where the output of `step` goes: the next step's input topic, or the output topic after the last step.
+    public func destinationTopic(after step: String) -> String? {
+        guard let i = index(ofStep: step) else { return nil }
+        return i + 1 < steps.count ? inputTopic(of: steps[i + 1].name) : outputTopic
+    }
+
+    /// Every topic the chain uses, with its partition count.
+    public var topics: [(name: String, partitions: Int)] {
+        steps.map { (inputTopic(of: $0.name), partitions) } + [(outputTopic, partitions), (deadLetterTopic, partitions), (statusTopic, 1)]
+    }
+
+    /// `path` resolved against the chain file's directory when it is relative.
+    public func resolvePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+    }
+}
+
+import Foundation

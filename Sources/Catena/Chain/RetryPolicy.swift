@@ -1,0 +1,44 @@
+/// How a step retries a function that failed with a retryable error, modelled on Step Functions' `Retry`.
+///
+/// `maxAttempts` counts every attempt including the first, so `maxAttempts == 1` means "never retry".
+/// The wait before attempt `n` (n >= 2) is `initialBackoff * backoffRate^(n-2)`, capped at `maxBackoff`.
+public struct RetryPolicy: Sendable, Equatable {
+    /// Attempts in total, the first included (>= 1).
+    public var maxAttempts: Int
+    /// Seconds to wait before the second attempt (>= 0).
+    public var initialBackoff: Double
+    /// Factor applied to the wait after each further failure (>= 1).
+    public var backoffRate: Double
+    /// Upper bound for any single wait, in seconds (>= initialBackoff).
+    public var maxBackoff: Double
+
+    public init(maxAttempts: Int = 3, initialBackoff: Double = 0.2, backoffRate: Double = 2.0, maxBackoff: Double = 10) {
+        self.maxAttempts = maxAttempts
+        self.initialBackoff = initialBackoff
+        self.backoffRate = backoffRate
+        self.maxBackoff = maxBackoff
+    }
+
+    /// The default policy: 3 attempts, 0.2 s, doubling, at most 10 s.
+    public static let standard = RetryPolicy()
+
+    /// Seconds to wait before `attempt` (1-based); `nil` when the policy allows no such attempt.
+    /// The first attempt never waits.
+    public func delay(beforeAttempt attempt: Int) -> Double? {
+        guard attempt >= 1, attempt <= maxAttempts else { return nil }
+        if attempt == 1 { return 0 }
+        var wait = initialBackoff
+        var n = 2
+        while n < attempt, wait < maxBackoff {
+            wait *= backoffRate
+            n += 1
+        }
+        return min(wait, maxBackoff)
+    }
+
+    /// The waits before attempts 2...maxAttempts, in order.
+    public var schedule: [Double] {
+        guard maxAttempts >= 2 else { return [] }
+        return (2...maxAttempts).compactMap { delay(beforeAttempt: $0) }
+    }
+}

@@ -1,0 +1,2 @@
+import Catena
+print("catena")

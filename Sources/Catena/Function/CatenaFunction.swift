@@ -8,6 +8,13 @@ public protocol CatenaFunction: Sendable {
     /// - Returns: the payload of the output record (sent to the next step, or to `<chain>.output`).
     /// - Throws: `StepFailure` (retryable or fatal), or any error (treated as retryable).
     func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8]
+
+    /// The `content-type` of the output; `nil` (the default) keeps the input's.
+    var outputContentType: String? { get }
+}
+
+extension CatenaFunction {
+    public var outputContentType: String? { nil }
 }
 
 /// What a function knows about the record it is processing.

@@ -1,0 +1,40 @@
+/// Header names Catena reads and writes.
+///
+/// CloudEvents 1.0 Kafka protocol binding, binary mode: every attribute is a `ce_`-prefixed header and
+/// `datacontenttype` maps to `content-type`. Catena adds its own `catena_`-prefixed headers.
+public enum HeaderNames {
+    public static let specVersion = "ce_specversion"
+    public static let id = "ce_id"
+    public static let source = "ce_source"
+    public static let type = "ce_type"
+    public static let time = "ce_time"
+    public static let contentType = "content-type"
+    /// CloudEvents extension attribute carrying the execution's correlation ID.
+    public static let correlationID = "ce_correlationid"
+    public static let chain = "catena_chain"
+    public static let step = "catena_step"
+    public static let attempt = "catena_attempt"
+    /// The worker instance that produced the record (`host:pid`), for tracing.
+    public static let worker = "catena_worker"
+
+    // Dead-letter headers, added to the original record's headers.
+    public static let errorStep = "catena_error_step"
+    public static let errorKind = "catena_error_kind"
+    public static let errorMessage = "catena_error_message"
+    public static let errorAttempts = "catena_error_attempts"
+    public static let errorTime = "catena_error_time"
+    public static let errorCorrelationID = "catena_error_correlationid"
+    public static let errorWorker = "catena_error_worker"
+    public static let originTopic = "catena_origin_topic"
+    public static let originPartition = "catena_origin_partition"
+    public static let originOffset = "catena_origin_offset"
+    public static let originTimestamp = "catena_origin_timestamp"
+
+    /// Headers a worker sets on every output record; any incoming copies are replaced, not appended.
+    public static let envelope: Set<String> = [specVersion, id, source, type, time, contentType, correlationID, chain, step, attempt, worker]
+
+    /// Whether `name` is one of the headers a dead letter adds (replaced when a dead letter is dead-lettered again).
+    public static func isDeadLetterHeader(_ name: String) -> Bool {
+        name.hasPrefix("catena_error_") || name.hasPrefix("catena_origin_")
+    }
+}

@@ -1,0 +1,27 @@
+/// Where the brokers are and any extra librdkafka properties, shared by every client Catena creates.
+///
+/// `brokers` maps to `bootstrap.servers`; `extra` is passed through verbatim (an escape hatch for
+/// any librdkafka property, e.g. `security.protocol`), and wins over Catena's defaults.
+public struct KafkaSettings: Sendable, Equatable {
+    /// Comma-separated `host:port` list (`bootstrap.servers`).
+    public var brokers: String
+    /// Additional librdkafka properties, applied last.
+    public var extra: [String: String]
+    /// `client.id` prefix of every client.
+    public var clientID: String
+
+    public init(brokers: String, extra: [String: String] = [:], clientID: String = "catena") {
+        self.brokers = brokers
+        self.extra = extra
+        self.clientID = clientID
+    }
+
+    /// Properties for any client: bootstrap servers, client id, then the extras.
+    func properties(_ defaults: [String: String]) -> [String: String] {
+        var p = defaults
+        p["bootstrap.servers"] = brokers
+        p["client.id"] = p["client.id"] ?? clientID
+        for (k, v) in extra { p[k] = v }
+        return p
+    }
+}

@@ -1,0 +1,159 @@
+import CRdKafka
+import Foundation
+
+/// A Kafka consumer: owns one librdkafka consumer handle.
+///
+/// Every method that can block (poll, commit, close, metadata) is synchronous and must be called from a
+/// thread of its own or a `BlockingQueue`, never from Swift's cooperative pool. Offsets are committed
+/// explicitly (`enable.auto.commit=false`): the caller commits only what it has finished.
+public final class KafkaConsumer: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let queue: OpaquePointer
+    private let closed = Atomic(false)
+
+    /// Creates a consumer. With `groupID` it may `subscribe`; without, it can only `assign`.
+    public init(settings: KafkaSettings, groupID: String?, properties: [String: String] = [:]) throws {
+        var defaults: [String: String] = [
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.partition.eof": "false",
+            "fetch.wait.max.ms": "50",
+            "isolation.level": "read_committed",
+            // Kafka's 45 s default makes a crashed worker's partitions wait that long; the group join delay of
+            // some brokers (Tansu) also scales with it.
+            "session.timeout.ms": "10000",
+            "heartbeat.interval.ms": "2000",
+        ]
+        defaults["group.id"] = groupID ?? "catena-unused-\(UUID().uuidString)"
+        for (k, v) in properties { defaults[k] = v }
+        let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        handle = try RDKafkaConfig.newClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        rd_kafka_poll_set_consumer(handle)
+        queue = rd_kafka_queue_get_consumer(handle)
+    }
+
+    deinit {
+        close()
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_destroy(handle)
+    }
+
+    /// Joins the consumer group and follows `topics`.
+    public func subscribe(_ topics: [String]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "subscribe \(topics)") }
+    }
+
+    /// Reads exactly these partitions from `start`, without a consumer group.
+    public func assign(_ partitions: [TopicPartition], from start: [TopicPartition: StartOffset]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions {
+            let element = rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!
+            switch start[tp] ?? .beginning {
+            case .beginning: element.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            case .end: element.pointee.offset = Int64(RD_KAFKA_OFFSET_END)
+            case .offset(let o): element.pointee.offset = o
+            }
+        }
+        let err = rd_kafka_assign(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "assign") }
+    }
+
+    /// Blocks up to `timeoutMs` and returns up to `maxRecords` records (possibly none).
+    /// Consumer errors that are not about a record (e.g. a broker briefly down) are reported to `onError`.
+    public func poll(maxRecords: Int, timeoutMs: Int32, onError: (String) -> Void = { _ in }) -> [ConsumedRecord] {
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxRecords)
+        let n = rd_kafka_consume_batch_queue(queue, Int32(timeoutMs), &messages, maxRecords)
+        guard n > 0 else { return [] }
+        var records: [ConsumedRecord] = []
+        records.reserveCapacity(n)
+        for i in 0..<n {
+            guard let m = messages[i] else { continue }
+            defer { rd_kafka_message_destroy(m) }
+            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if m.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    onError(String(cString: rd_kafka_err2str(m.pointee.err)))
+                }
+                continue
+            }
+            records.append(Self.copy(m))
+        }
+        return records
+    }
+
+    /// Commits `offsets` (the next offset to read, i.e. last processed + 1) for the group.
+    public func commit(_ offsets: [TopicPartition: Int64], synchronously: Bool) throws {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset
+        }
+        let err = rd_kafka_commit(handle, list, synchronously ? 0 : 1)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw CatenaError.rdkafka(err, "commit")
+        }
+    }
+
+    /// Partitions currently assigned to this consumer.
+    public func assignment() -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return (0..<Int(list.pointee.cnt)).map { i in
+            let e = list.pointee.elems[i]
+            return TopicPartition(String(cString: e.topic), e.partition)
+        }
+    }
+
+    /// Low and high watermarks of a partition, asked of the broker.
+    public func watermarks(_ tp: TopicPartition, timeoutMs: Int32 = 5000) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "watermarks of \(tp.topic)[\(tp.partition)]") }
+        return (low, high)
+    }
+
+    /// Number of partitions of `topic` (0 when it does not exist).
+    public func partitionCount(_ topic: String, timeoutMs: Int32 = 5000) throws -> Int {
+        try KafkaMetadata.partitionCount(handle: handle, topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// Leaves the group (committing nothing further) and stops fetching. Idempotent.
+    public func close() {
+        let wasClosed = closed.withValue { c -> Bool in let old = c; c = true; return old }
+        if !wasClosed { rd_kafka_consumer_close(handle) }
+    }
+
+    // MARK: - Copying a message out of librdkafka
+
+    private static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
+        let msg = m.pointee
+        let key: [UInt8]? = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
+        let value: [UInt8]? = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) }
+        var headers: [KafkaHeader] = []
+        var hdrs: OpaquePointer?
+        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var idx = 0
+            var name: UnsafePointer<CChar>?
+            var val: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "",
+                                           val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                idx += 1
+            }
+        }
+        var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ts = rd_kafka_message_timestamp(m, &tstype)
+        let topic = msg.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        return ConsumedRecord(topic: topic, partition: msg.partition, offset: msg.offset, timestampMs: ts,
+                              key: key, value: value, headers: headers)
+    }
+}

@@ -1,0 +1,142 @@
+import CRdKafka
+import Foundation
+
+/// A Kafka producer: owns one librdkafka producer handle and the thread that serves its delivery reports.
+///
+/// Defaults: idempotence on (so retries never reorder or duplicate a partition's records), `acks=all`,
+/// a short linger for batching. `send(_:)` enqueues a batch and returns its delivery reports once the
+/// broker has answered for every record.
+public final class KafkaProducer: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let pollThread: Thread
+    private let stopped = Atomic(false)
+
+    /// Creates the producer. Throws when librdkafka refuses a property.
+    public init(settings: KafkaSettings, properties: [String: String] = [:]) throws {
+        var defaults: [String: String] = [
+            "enable.idempotence": "true",
+            "acks": "all",
+            "linger.ms": "5",
+            "batch.num.messages": "10000",
+            "queue.buffering.max.messages": "500000",
+            "message.max.bytes": "1000000",
+            "compression.type": "none",
+        ]
+        for (k, v) in properties { defaults[k] = v }
+        let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            guard let message, let opaque = message.pointee._private else { return }
+            let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
+            let err = message.pointee.err
+            ticket.batch.complete(ticket.index, DeliveryReport(
+                errorCode: err.rawValue,
+                errorMessage: err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : String(cString: rd_kafka_err2str(err)),
+                partition: message.pointee.partition,
+                offset: message.pointee.offset))
+        }
+        let rk = try RDKafkaConfig.newClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        handle = rk
+        let handleBits = UInt(bitPattern: rk)
+        let stopFlag = stopped
+        pollThread = Thread {
+            let rk = OpaquePointer(bitPattern: handleBits)!
+            while !stopFlag.load() { rd_kafka_poll(rk, 100) }
+        }
+        pollThread.name = "catena-producer-poll"
+        pollThread.start()
+    }
+
+    deinit {
+        rd_kafka_flush(handle, 10_000)
+        stopped.store(true)
+        while !pollThread.isFinished { usleep(1000) }
+        rd_kafka_poll(handle, 0)
+        rd_kafka_destroy(handle)
+    }
+
+    /// Sends `records` and waits for the broker's answer for each, in the same order.
+    /// Records that librdkafka refuses at once (e.g. too large) get a failed report without reaching the broker.
+    public func send(_ records: [OutgoingRecord]) async -> [DeliveryReport] {
+        if records.isEmpty { return [] }
+        let batch = DeliveryBatch()
+        for record in records { enqueue(record, batch: batch) }
+        return await batch.wait()
+    }
+
+    /// Waits up to `timeoutMs` for every queued record to be delivered; returns false on timeout.
+    @discardableResult
+    public func flush(timeoutMs: Int32 = 10_000) -> Bool {
+        rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    // MARK: - Enqueueing
+
+    private func enqueue(_ record: OutgoingRecord, batch: DeliveryBatch) {
+        let index = batch.expect()
+        let ticket = Unmanaged.passRetained(DeliveryTicket(batch: batch, index: index))
+        while true {
+            let error = produce(record, opaque: ticket.toOpaque())
+            guard let error else { return }
+            let code = rd_kafka_error_code(error)
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                rd_kafka_error_destroy(error)
+                rd_kafka_poll(handle, 10)  // let deliveries drain the local queue, then try again
+                continue
+            }
+            let message = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            ticket.release()
+            batch.complete(index, DeliveryReport(errorCode: code.rawValue, errorMessage: message, partition: -1, offset: -1))
+            return
+        }
+    }
+
+    /// One `rd_kafka_produceva` call; returns the error (owned by the caller) or nil.
+    private func produce(_ record: OutgoingRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
+        let headers = rd_kafka_headers_new(record.headers.count)
+        for header in record.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), value.count) }
+            } else {
+                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            }
+        }
+        let error: OpaquePointer? = record.topic.withCString { topic in
+            withOptionalBytes(record.key) { keyPtr, keyLen in
+                withOptionalBytes(record.value) { valuePtr, valueLen in
+                    var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    vus[0].u.cstr = topic
+                    vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                    vus[2].vtype = RD_KAFKA_VTYPE_KEY
+                    vus[2].u.mem.ptr = keyPtr
+                    vus[2].u.mem.size = keyLen
+                    vus[3].vtype = RD_KAFKA_VTYPE_VALUE
+                    vus[3].u.mem.ptr = valuePtr
+                    vus[3].u.mem.size = valueLen
+                    vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    vus[4].u.i = RD_KAFKA_MSG_F_COPY
+                    vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    vus[5].u.ptr = opaque
+                    vus[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                    vus[6].u.headers = headers
+                    return rd_kafka_produceva(handle, vus, vus.count)
+                }
+            }
+        }
+        if error != nil { rd_kafka_headers_destroy(headers) }  // ownership passes to librdkafka only on success
+        return error
+    }
+}
+
+/// Lends `bytes` as a (pointer, length) pair; a nil array lends a NULL pointer (Kafka's null), an empty
+/// one a non-NULL pointer with length 0 (Kafka's empty value).
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeMutableRawPointer?, Int) -> R) -> R {
+    guard let bytes else { return body(nil, 0) }
+    if bytes.isEmpty {
+        var dummy: UInt8 = 0
+        return withUnsafeMutablePointer(to: &dummy) { body(UnsafeMutableRawPointer($0), 0) }
+    }
+    return bytes.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Why a record was dead-lettered (the `catena_error_kind` header).
+public enum DeadLetterKind: String, Sendable, CaseIterable {
+    /// A retryable error persisted through every attempt.
+    case retriesExhausted = "retries-exhausted"
+    /// The function said the input can never succeed.
+    case fatal
+    /// The last attempt ran past the step's timeout.
+    case timeout
+    /// The record could not be decoded into an execution (null value, broken structured CloudEvent).
+    case undecodable
+    /// The function's output was refused by Kafka (e.g. too large).
+    case outputRejected = "output-rejected"
+}
+
+/// Builds the dead-letter record for a record a step could not process.
+///
+/// Key, value and headers are the original record's byte-for-byte (a null key or value stays null, an
+/// empty one stays empty, headers keep their order and duplicates); error headers are appended after
+/// removing any left by an earlier dead-lettering, so they never pile up.
+public struct DeadLetter: Sendable, Equatable {
+    public var step: String
+    public var kind: DeadLetterKind
+    public var message: String
+    public var attempts: Int
+    public var correlationID: String
+    public var workerID: String
+
+    public init(step: String, kind: DeadLetterKind, message: String, attempts: Int, correlationID: String, workerID: String) {
+        self.step = step
+        self.kind = kind
+        self.message = message
+        self.attempts = attempts
+        self.correlationID = correlationID
+        self.workerID = workerID
+    }
+
+    /// The record to write to `topic` for `original`.
+    public func record(for original: ConsumedRecord, topic: String, now: Date = Date()) -> OutgoingRecord {
+        var headers = original.headers.filter { !HeaderNames.isDeadLetterHeader($0.name) }
+        headers += [
+            KafkaHeader(HeaderNames.errorStep, text: step),
+            KafkaHeader(HeaderNames.errorKind, text: kind.rawValue),
+            KafkaHeader(HeaderNames.errorMessage, text: String(message.prefix(4000))),
+            KafkaHeader(HeaderNames.errorAttempts, text: String(attempts)),
+            KafkaHeader(HeaderNames.errorTime, text: Timestamp.rfc3339(now)),
+            KafkaHeader(HeaderNames.errorCorrelationID, text: correlationID),
+            KafkaHeader(HeaderNames.errorWorker, text: workerID),
+            KafkaHeader(HeaderNames.originTopic, text: original.topic),
+            KafkaHeader(HeaderNames.originPartition, text: String(original.partition)),
+            KafkaHeader(HeaderNames.originOffset, text: String(original.offset)),
+            KafkaHeader(HeaderNames.originTimestamp, text: String(original.timestampMs)),
+        ]
+        // Keyless records are keyed by their correlation ID's partition choice only through the key, so a
+        // null key stays null here; the correlation ID travels in catena_error_correlationid.
+        return OutgoingRecord(topic: topic, key: original.key, value: original.value, headers: headers)
+    }
+}

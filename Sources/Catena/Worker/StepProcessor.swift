@@ -1,0 +1,71 @@
+import Foundation
+
+/// What a step made of one input record.
+public enum StepOutcome: Sendable {
+    /// The function succeeded: this record goes to the next step (or the output topic).
+    case output(OutgoingRecord)
+    /// The record could not be processed: this dead letter goes to the DLQ.
+    case deadLetter(OutgoingRecord, DeadLetter)
+}
+
+/// Processes one record of one step: decodes the envelope, runs the function with the step's timeout and
+/// retry policy, and builds the output or dead-letter record. Knows nothing about consuming or committing.
+public struct StepProcessor: Sendable {
+    public let chain: ChainDefinition
+    public let step: StepDefinition
+    public let function: any CatenaFunction
+    public let workerID: String
+    private let destination: String
+    /// Sleeps between attempts; replaceable in tests.
+    private let sleep: @Sendable (Double) async -> Void
+
+    public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, workerID: String,
+                sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(s * 1_000_000_000)) }) {
+        self.chain = chain
+        self.step = step
+        self.function = function
+        self.workerID = workerID
+        self.destination = chain.destinationTopic(after: step.name) ?? chain.outputTopic
+        self.sleep = sleep
+    }
+
+    /// Processes `record` to its outcome. Never throws: every failure becomes a dead letter.
+    public func process(_ record: ConsumedRecord) async -> StepOutcome {
+        let envelope: IncomingEnvelope
+        do { envelope = try IncomingEnvelope.decode(record) } catch {
+            return deadLetter(record, .undecodable, error.message, attempts: 0, correlationID: IncomingEnvelope.correlationID(of: record))
+        }
+        let policy = step.retry
+        var attempt = 1
+        while true {
+            let context = StepContext(correlationID: envelope.correlationID, chain: chain.name, step: step.name, attempt: attempt, headers: envelope.headers)
+            let function = self.function
+            let payload = envelope.payload
+            do {
+                let output = try await TimedInvocation.run(seconds: step.timeoutSeconds) {
+                    try await function.run(payload, context: context)
+                }
+                let attributes = CloudEventHeaders.output(chain: chain.name, step: step.name, correlationID: envelope.correlationID,
+                                                          attempt: attempt, contentType: function.outputContentType ?? envelope.contentType)
+                return .output(OutgoingRecord(topic: destination, key: envelope.key, value: output, headers: attributes.applied(to: envelope.headers) + [KafkaHeader(HeaderNames.worker, text: workerID)]))
+            } catch let failure as StepFailure where failure.kind == .fatal {
+                return deadLetter(record, .fatal, failure.message, attempts: attempt, correlationID: envelope.correlationID)
+            } catch {
+                let message = (error as? StepFailure)?.message ?? String(describing: error)
+                guard attempt < policy.maxAttempts, let wait = policy.delay(beforeAttempt: attempt + 1) else {
+                    let kind: DeadLetterKind = error is InvocationTimeout ? .timeout : .retriesExhausted
+                    return deadLetter(record, kind, message, attempts: attempt, correlationID: envelope.correlationID)
+                }
+                Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
+                await sleep(wait)
+                attempt += 1
+            }
+        }
+    }
+
+    /// The dead letter for `record`.
+    public func deadLetter(_ record: ConsumedRecord, _ kind: DeadLetterKind, _ message: String, attempts: Int, correlationID: String) -> StepOutcome {
+        let letter = DeadLetter(step: step.name, kind: kind, message: message, attempts: attempts, correlationID: correlationID, workerID: workerID)
+        return .deadLetter(letter.record(for: record, topic: chain.deadLetterTopic), letter)
+    }
+}

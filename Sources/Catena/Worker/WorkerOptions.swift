@@ -1,0 +1,19 @@
+import Foundation
+
+/// How a worker consumes and commits.
+public struct WorkerOptions: Sendable {
+    /// Records taken per poll; outputs of one batch are awaited together before the batch's offsets are committed.
+    public var batchSize: Int = 500
+    /// Longest blocking poll, in milliseconds (also how quickly a stop request is noticed when idle).
+    public var pollTimeoutMs: Int32 = 100
+    /// Identifies this worker in logs and dead letters; defaults to `host:pid`.
+    public var workerID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    /// A file to create once the worker has partitions assigned (used by `catena dev` to know workers are ready).
+    public var readyFile: String?
+    /// Extra consumer properties (e.g. `max.poll.interval.ms`).
+    public var consumerProperties: [String: String] = [:]
+    /// Extra producer properties.
+    public var producerProperties: [String: String] = [:]
+
+    public init() {}
+}

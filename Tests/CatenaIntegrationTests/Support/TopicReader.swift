@@ -1,0 +1,48 @@
+import Catena
+import Foundation
+
+/// Reads every partition of topics from the beginning (read_committed), without a consumer group.
+final class TopicReader: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private(set) var records: [ConsumedRecord] = []
+
+    init(_ topics: [String]) throws {
+        consumer = try KafkaConsumer(settings: IntegrationEnvironment.settings, groupID: nil)
+        var partitions: [TopicPartition] = []
+        for t in topics {
+            let n = try consumer.partitionCount(t)
+            partitions += (0..<Int32(max(n, 1))).map { TopicPartition(t, $0) }
+        }
+        try consumer.assign(partitions, from: [:])
+    }
+
+    /// Reads until `condition(records)` holds, failing after `seconds`.
+    @discardableResult
+    func read(until what: String, seconds: Double = 60, _ condition: ([ConsumedRecord]) -> Bool) throws -> [ConsumedRecord] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition(records) {
+            if Date() > deadline { throw Wait.Timeout(description: "timed out after \(seconds) s waiting for \(what); have \(records.count) records") }
+            records += consumer.poll(maxRecords: 5000, timeoutMs: 100)
+        }
+        return records
+    }
+
+    /// Reads whatever arrives during `seconds` more (used to check that nothing *extra* shows up after a condition held).
+    func drain(seconds: Double) -> [ConsumedRecord] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { records += consumer.poll(maxRecords: 5000, timeoutMs: 100) }
+        return records
+    }
+}
+
+/// Produces raw records (any key, headers and value) with the engine's producer and waits for the acks.
+enum TestProducer {
+    static func send(_ records: [OutgoingRecord]) async throws -> [DeliveryReport] {
+        let producer = try KafkaProducer(settings: IntegrationEnvironment.settings)
+        let reports = await producer.send(records)
+        for (i, r) in reports.enumerated() where !r.succeeded {
+            throw Wait.Timeout(description: "record \(i) was refused: \(r.errorMessage)")
+        }
+        return reports
+    }
+}

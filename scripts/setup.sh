@@ -103,7 +103,10 @@ fi
 # ---------------------------------------------------------------- build
 if [ "$BUILD" != none ]; then
   log "swift build -c $BUILD"
-  ( cd "$ROOT" && swift build -c "$BUILD" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)' >&2 ) || true
-  ( cd "$ROOT" && swift build -c "$BUILD" >/dev/null ) || { log "build failed"; exit 1; }
+  if ! ( cd "$ROOT" && swift build -c "$BUILD" >"$DEPS/build-$BUILD.log" 2>&1 ); then
+    grep -E 'error|warning: ' "$DEPS/build-$BUILD.log" | head -40 >&2 || tail -40 "$DEPS/build-$BUILD.log" >&2
+    log "build failed; full log in $DEPS/build-$BUILD.log"
+    exit 1
+  fi
 fi
 log "ready"

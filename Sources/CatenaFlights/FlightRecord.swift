@@ -157,43 +157,43 @@ public struct FlightRecord: Codable, Sendable, Equatable {
         try c.encode(year, forKey: .year)
         try c.encode(month, forKey: .month)
         try c.encode(day, forKey: .day)
-        try c.encode(depTime, forKey: .depTime)
+        try c.encodeOrNull(depTime, forKey: .depTime)
         try c.encode(schedDepTime, forKey: .schedDepTime)
-        try c.encode(depDelay, forKey: .depDelay)
-        try c.encode(arrTime, forKey: .arrTime)
+        try c.encodeOrNull(depDelay, forKey: .depDelay)
+        try c.encodeOrNull(arrTime, forKey: .arrTime)
         try c.encode(schedArrTime, forKey: .schedArrTime)
-        try c.encode(arrDelay, forKey: .arrDelay)
+        try c.encodeOrNull(arrDelay, forKey: .arrDelay)
         try c.encode(carrier, forKey: .carrier)
         try c.encode(flight, forKey: .flight)
-        try c.encode(tailnum, forKey: .tailnum)
+        try c.encodeOrNull(tailnum, forKey: .tailnum)
         try c.encode(origin, forKey: .origin)
         try c.encode(dest, forKey: .dest)
-        try c.encode(airTime, forKey: .airTime)
+        try c.encodeOrNull(airTime, forKey: .airTime)
         try c.encode(distance, forKey: .distance)
         try c.encode(hour, forKey: .hour)
         try c.encode(minute, forKey: .minute)
         try c.encode(timeHour, forKey: .timeHour)
         try c.encode(cancelled, forKey: .cancelled)
         if destKnown != nil {
-            try c.encode(airlineName, forKey: .airlineName)
-            try c.encode(originName, forKey: .originName)
-            try c.encode(originLat, forKey: .originLat)
-            try c.encode(originLon, forKey: .originLon)
-            try c.encode(originTz, forKey: .originTz)
-            try c.encode(destName, forKey: .destName)
-            try c.encode(destLat, forKey: .destLat)
-            try c.encode(destLon, forKey: .destLon)
-            try c.encode(destTz, forKey: .destTz)
-            try c.encode(destKnown, forKey: .destKnown)
-            try c.encode(plane, forKey: .plane)
+            try c.encodeOrNull(airlineName, forKey: .airlineName)
+            try c.encodeOrNull(originName, forKey: .originName)
+            try c.encodeOrNull(originLat, forKey: .originLat)
+            try c.encodeOrNull(originLon, forKey: .originLon)
+            try c.encodeOrNull(originTz, forKey: .originTz)
+            try c.encodeOrNull(destName, forKey: .destName)
+            try c.encodeOrNull(destLat, forKey: .destLat)
+            try c.encodeOrNull(destLon, forKey: .destLon)
+            try c.encodeOrNull(destTz, forKey: .destTz)
+            try c.encodeOrNull(destKnown, forKey: .destKnown)
+            try c.encodeOrNull(plane, forKey: .plane)
         }
         if weatherKnown != nil {
-            try c.encode(weather, forKey: .weather)
-            try c.encode(weatherKnown, forKey: .weatherKnown)
+            try c.encodeOrNull(weather, forKey: .weather)
+            try c.encodeOrNull(weatherKnown, forKey: .weatherKnown)
         }
         if status != nil {
-            try c.encode(status, forKey: .status)
-            try c.encode(weatherSuspect, forKey: .weatherSuspect)
+            try c.encodeOrNull(status, forKey: .status)
+            try c.encodeOrNull(weatherSuspect, forKey: .weatherSuspect)
         }
     }
 
@@ -216,5 +216,12 @@ public struct FlightRecord: Codable, Sendable, Equatable {
         } catch {
             throw StepFailure.fatal("input is not a FlightRecord JSON object: \(error)")
         }
+    }
+}
+
+extension KeyedEncodingContainer {
+    /// Encodes `value`, or an explicit `null` when it is `nil` (cheaper than encoding the `Optional` itself).
+    mutating func encodeOrNull<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
 }

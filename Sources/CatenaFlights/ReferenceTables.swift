@@ -47,7 +47,7 @@ public struct Plane: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(manufacturer, forKey: .manufacturer)
         try c.encode(model, forKey: .model)
-        try c.encode(year, forKey: .year) // explicit null when unknown
+        try c.encodeOrNull(year, forKey: .year)
         try c.encode(seats, forKey: .seats)
     }
 }
@@ -80,11 +80,11 @@ public struct WeatherObservation: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         // Explicit nulls: every key is always present.
-        try c.encode(temp, forKey: .temp)
-        try c.encode(windSpeed, forKey: .windSpeed)
-        try c.encode(windGust, forKey: .windGust)
-        try c.encode(precip, forKey: .precip)
-        try c.encode(visib, forKey: .visib)
+        try c.encodeOrNull(temp, forKey: .temp)
+        try c.encodeOrNull(windSpeed, forKey: .windSpeed)
+        try c.encodeOrNull(windGust, forKey: .windGust)
+        try c.encodeOrNull(precip, forKey: .precip)
+        try c.encodeOrNull(visib, forKey: .visib)
     }
 }
 
@@ -192,7 +192,6 @@ public enum ReferenceTables {
 
     private static func path(_ dir: String, _ file: String) -> String { (dir as NSString).appendingPathComponent(file) }
 
-    /// `row` is 0-based among data rows; the file line is `row + 2` (header on line 1, no embedded line breaks).
     private static func location(_ t: CSVTable, _ row: Int, _ column: Int) -> String {
         "\(t.name) data row \(row + 1), column '\(t.header[column])'"
     }

@@ -42,7 +42,7 @@ public struct ExecutionTracker: Sendable {
             e.pendingEntries.append(atMs)
             inFlight += 1
         }
-        executions[id] = e
+        executions[id] = e.pendingEntries.isEmpty && e.unmatched.isEmpty ? nil : e
     }
 
     /// An outcome for `id`.
@@ -56,7 +56,7 @@ public struct ExecutionTracker: Sendable {
             e.unmatched.append(outcome)
             unmatchedOutcomes += 1
         }
-        if e.pendingEntries.isEmpty && e.unmatched.isEmpty { executions[id] = nil } else { executions[id] = e }
+        executions[id] = e.pendingEntries.isEmpty && e.unmatched.isEmpty ? nil : e
     }
 
     private mutating func count(_ outcome: Outcome, entryMs: Int64) {

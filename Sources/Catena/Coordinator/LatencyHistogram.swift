@@ -17,7 +17,7 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// The smallest latency such that at least `p` percent of samples are <= it; `nil` with no samples.
     public func percentile(_ p: Double) -> Int64? {
         guard total > 0 else { return nil }
-        let rank = max(1, Int((p / 100 * Double(total)).rounded(.up)))
+        let rank = max(1, Int((p * Double(total) / 100).rounded(.up)))
         var seen = 0
         for (ms, c) in counts.enumerated() where c > 0 {
             seen += c

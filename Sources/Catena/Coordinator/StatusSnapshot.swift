@@ -8,6 +8,13 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var kind: String
         public var message: String
         public var count: Int
+
+        public init(step: String, kind: String, message: String, count: Int) {
+            self.step = step
+            self.kind = kind
+            self.message = message
+            self.count = count
+        }
     }
 
     public var chain: String

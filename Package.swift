@@ -20,7 +20,9 @@ let package = Package(
         .target(name: "CatenaFlights", dependencies: ["Catena"], swiftSettings: strict),
         // The `catena` binary: subcommands over the engine, with built-in and example functions registered.
         .executableTarget(name: "CatenaCLI", dependencies: ["Catena", "CatenaFlights"], swiftSettings: strict),
-        .testTarget(name: "CatenaTests", dependencies: ["Catena", "CatenaFlights"], swiftSettings: strict),
-        .testTarget(name: "CatenaIntegrationTests", dependencies: ["Catena", "CatenaFlights"], swiftSettings: strict),
+        // An independent oracle for the flights example, shared by the unit and integration tests.
+        .target(name: "CatenaTestSupport", path: "Tests/CatenaTestSupport", swiftSettings: strict),
+        .testTarget(name: "CatenaTests", dependencies: ["Catena", "CatenaFlights", "CatenaTestSupport"], swiftSettings: strict),
+        .testTarget(name: "CatenaIntegrationTests", dependencies: ["Catena", "CatenaFlights", "CatenaTestSupport"], swiftSettings: strict),
     ]
 )

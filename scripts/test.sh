@@ -40,4 +40,12 @@ echo "[test] Tansu listening on 127.0.0.1:$PORT (log: $LOGS/tansu.log)" >&2
 export CATENA_TEST_BROKERS="127.0.0.1:$PORT"
 export CATENA_BIN="$(swift build --show-bin-path)/catena"
 export CATENA_TEST_LOGS="$LOGS"
-swift test --skip-build "$@"
+set +e
+swift test --skip-build "$@" 2>&1 | tee "$LOGS/swift-test.log"
+rc=${PIPESTATUS[0]}
+set -e
+total="$(grep -oE 'Test run with [0-9]+ tests?' "$LOGS/swift-test.log" | grep -oE '[0-9]+' | tail -n1 || true)"
+failed="$(grep -cE '^✘ Test .* failed after' "$LOGS/swift-test.log" || true)"
+echo "[test] logs in $LOGS" >&2
+if [ -n "$total" ]; then echo "tests: $((total - failed)) passed, $failed failed"; fi
+exit "$rc"

@@ -8,11 +8,11 @@ import Testing
 struct ChainRunTests {
     @Test("a 3-step chain completes 1,000 records with correct outputs and per-key order kept")
     func threeStepChainKeepsOutputsAndOrder() async throws {
-        let chain = try TestChain(prefix: "three", partitions: 4,
+        let chain = try await TestChain.make(prefix: "three", partitions: 4,
                                   steps: [("a", "builtin.append"), ("b", "builtin.append"), ("c", "builtin.append")],
                                   stepExtra: ["a": "params: {suffix: \"|a\"}", "b": "params: {suffix: \"|b\"}", "c": "params: {suffix: \"|c\"}"])
-        defer { chain.stop() }
-        try chain.startAllWorkers()
+        defer { chain.signalStop() }
+        try await chain.startAllWorkers()
 
         let keys = (0..<25).map { "key-\($0)" }
         var records: [OutgoingRecord] = []
@@ -24,8 +24,8 @@ struct ChainRunTests {
         }
         _ = try await TestProducer.send(records)
 
-        let reader = try TopicReader([chain.definition.outputTopic])
-        let outputs = try reader.read(until: "1,000 outputs") { $0.count >= 1000 }
+        let reader = try await TopicReader.make([chain.definition.outputTopic])
+        let outputs = try await reader.read(until: "1,000 outputs") { $0.count >= 1000 }
         #expect(outputs.count == 1000)
 
         var seqsByKey: [String: [Int]] = [:]
@@ -49,15 +49,15 @@ struct ChainRunTests {
         for (key, seqs) in seqsByKey {
             #expect(seqs == Array(0..<40), "order of \(key)")
         }
-        let codes = chain.stop()
+        let codes = await chain.stop()
         #expect(codes.values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM: \(codes)")
     }
 
     @Test("records with no key or headers, with a key only, and structured CloudEvents all complete")
     func entryAcceptsAnyProducer() async throws {
-        let chain = try TestChain(prefix: "entry", partitions: 3, steps: [("only", "builtin.identity")])
-        defer { chain.stop() }
-        try chain.startAllWorkers()
+        let chain = try await TestChain.make(prefix: "entry", partitions: 3, steps: [("only", "builtin.identity")])
+        defer { chain.signalStop() }
+        try await chain.startAllWorkers()
         let topic = chain.definition.entryTopic
         let structured = #"{"specversion":"1.0","id":"evt-77","source":"/tests","type":"test.created","datacontenttype":"application/json","data":{"n":7}}"#
         let reports = try await TestProducer.send([
@@ -68,7 +68,7 @@ struct ChainRunTests {
         ])
         let derived = CorrelationID.derived(topic: topic, partition: reports[0].partition, offset: reports[0].offset)
 
-        let outputs = try TopicReader([chain.definition.outputTopic]).read(until: "3 outputs") { $0.count >= 3 }
+        let outputs = try await TopicReader.make([chain.definition.outputTopic]).read(until: "3 outputs") { $0.count >= 3 }
         let byID = Dictionary(outputs.map { ($0.header(HeaderNames.correlationID) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
 
         let plain = try #require(byID[derived], "keyless record completes under its derived UUID \(derived); got \(byID.keys)")
@@ -88,16 +88,16 @@ struct ChainRunTests {
 
     @Test("two worker processes on one step split the partitions and together process every record")
     func twoWorkersSplitPartitions() async throws {
-        let chain = try TestChain(prefix: "split", partitions: 6, steps: [("work", "builtin.uppercase")])
-        defer { chain.stop() }
-        let first = try chain.startWorker("work", instance: 1)
-        let second = try chain.startWorker("work", instance: 2)
+        let chain = try await TestChain.make(prefix: "split", partitions: 6, steps: [("work", "builtin.uppercase")])
+        defer { chain.signalStop() }
+        let first = try await chain.startWorker("work", instance: 1)
+        let second = try await chain.startWorker("work", instance: 2)
 
         let records = (0..<600).map { i in
             OutgoingRecord(topic: chain.definition.entryTopic, key: Array("k\(i)".utf8), value: Array("v\(i)".utf8))
         }
         _ = try await TestProducer.send(records)
-        let outputs = try TopicReader([chain.definition.outputTopic]).read(until: "600 distinct outputs") { rs in
+        let outputs = try await TopicReader.make([chain.definition.outputTopic]).read(until: "600 distinct outputs") { rs in
             Set(rs.compactMap { $0.key }).count >= 600
         }
         var workers: [String: Int] = [:]

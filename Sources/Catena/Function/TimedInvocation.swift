@@ -14,10 +14,10 @@ enum TimedInvocation {
         let work = Task {
             do { first.offer(.success(try await body())) } catch { first.offer(.failure(error)) }
         }
-        let timer = Task {
-            try? await Task.sleep(nanoseconds: UInt64(max(seconds, 0.001) * 1_000_000_000))
-            first.offer(.failure(InvocationTimeout(seconds: seconds)))
-        }
+        // The deadline fires on a dispatch queue, not on Swift's cooperative pool, so it fires on time even
+        // when the pool's threads are busy.
+        let timer = DispatchWorkItem { first.offer(.failure(InvocationTimeout(seconds: seconds))) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(seconds, 0.001), execute: timer)
         let result = await first.value()
         work.cancel()
         timer.cancel()

@@ -2,35 +2,36 @@ import Catena
 import Foundation
 
 /// Reads every partition of topics from the beginning (read_committed), without a consumer group.
+/// Polls run on a `BlockingQueue`, off Swift's cooperative pool.
 final class TopicReader: @unchecked Sendable {
     private let consumer: KafkaConsumer
+    private let io = BlockingQueue(label: "catena.tests.reader")
     private(set) var records: [ConsumedRecord] = []
 
-    init(_ topics: [String]) throws {
-        consumer = try KafkaConsumer(settings: IntegrationEnvironment.settings, groupID: nil)
-        var partitions: [TopicPartition] = []
-        for t in topics {
-            let n = try consumer.partitionCount(t)
-            partitions += (0..<Int32(max(n, 1))).map { TopicPartition(t, $0) }
+    private init(consumer: KafkaConsumer) { self.consumer = consumer }
+
+    static func make(_ topics: [String]) async throws -> TopicReader {
+        let consumer = try KafkaConsumer(settings: IntegrationEnvironment.settings, groupID: nil)
+        try await BlockingQueue(label: "catena.tests.reader.assign").run {
+            var partitions: [TopicPartition] = []
+            for t in topics {
+                let n = try consumer.partitionCount(t)
+                partitions += (0..<Int32(max(n, 1))).map { TopicPartition(t, $0) }
+            }
+            try consumer.assign(partitions, from: [:])
         }
-        try consumer.assign(partitions, from: [:])
+        return TopicReader(consumer: consumer)
     }
 
     /// Reads until `condition(records)` holds, failing after `seconds`.
     @discardableResult
-    func read(until what: String, seconds: Double = 60, _ condition: ([ConsumedRecord]) -> Bool) throws -> [ConsumedRecord] {
+    func read(until what: String, seconds: Double = 60, _ condition: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
         let deadline = Date().addingTimeInterval(seconds)
+        let consumer = self.consumer
         while !condition(records) {
             if Date() > deadline { throw Wait.Timeout(description: "timed out after \(seconds) s waiting for \(what); have \(records.count) records") }
-            records += consumer.poll(maxRecords: 5000, timeoutMs: 100)
+            records += await io.run { consumer.poll(maxRecords: 5000, timeoutMs: 100) }
         }
-        return records
-    }
-
-    /// Reads whatever arrives during `seconds` more (used to check that nothing *extra* shows up after a condition held).
-    func drain(seconds: Double) -> [ConsumedRecord] {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline { records += consumer.poll(maxRecords: 5000, timeoutMs: 100) }
         return records
     }
 }

@@ -10,16 +10,16 @@ import Foundation
 ///
 /// Dead letters are reported with the chain's step names `parse`, `enrich`, `weather`, `classify`
 /// (`FlightsExpectation.steps`); a chain file that names its steps differently must map them.
-struct FlightsExpectation: Sendable {
+public struct FlightsExpectation: Sendable {
     /// The outcome of one line.
-    enum Expected: Equatable, Sendable, CustomStringConvertible {
+    public enum Expected: Equatable, Sendable, CustomStringConvertible {
         /// The step that dead-letters the line.
         case deadLetter(step: String)
         /// The line reaches `<chain>.output` with these values.
         case completed(status: String, airlineName: String, destKnown: Bool, planeModel: String?,
                        weatherVisib: Double?, weatherSuspect: Bool)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .deadLetter(let step): return "dead letter at \(step)"
             case let .completed(status, airline, destKnown, model, visib, suspect):
@@ -29,7 +29,7 @@ struct FlightsExpectation: Sendable {
     }
 
     /// The example chain's step names, in order.
-    static let steps = ["parse", "enrich", "weather", "classify"]
+    public static let steps = ["parse", "enrich", "weather", "classify"]
 
     struct Weather: Sendable {
         var visib: Double?
@@ -44,7 +44,7 @@ struct FlightsExpectation: Sendable {
     var weather: [String: Weather] = [:]
 
     /// Reads airlines.csv, airports.csv, planes.csv and weather.csv from `dataDir`.
-    static func load(dataDir: String) throws -> FlightsExpectation {
+    public static func load(dataDir: String) throws -> FlightsExpectation {
         var e = FlightsExpectation()
         for row in try table(dataDir, "airlines.csv") {
             e.airlines[row["carrier"]!!] = row["name"]!!
@@ -91,7 +91,7 @@ struct FlightsExpectation: Sendable {
     }
 
     /// What the chain should do with `line` (one flights.csv line without the header).
-    func expected(forCSVLine line: String) -> Expected {
+    public func expected(forCSVLine line: String) -> Expected {
         var text = Substring(line)
         while text.hasSuffix("\n") || text.hasSuffix("\r") { text = text.dropLast() }
         if text.contains("\n") || text.contains("\r") { return .deadLetter(step: "parse") }

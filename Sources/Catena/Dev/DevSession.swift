@@ -64,7 +64,11 @@ public struct DevSession: Sendable {
         let created = try TopicProvisioner.ensureTopics(chain, settings: settings)
         say("topics: \(chain.topics.map { "\($0.name)[\($0.partitions)]" }.joined(separator: ", "))\(created.isEmpty ? " (already there)" : "")")
 
-        let env = ["CATENA_PARENT_PID": String(ProcessInfo.processInfo.processIdentifier)]
+        var env = ["CATENA_PARENT_PID": String(ProcessInfo.processInfo.processIdentifier)]
+        if broker != nil && ProcessInfo.processInfo.environment["CATENA_KAFKA_SESSION_TIMEOUT_MS"] == nil {
+            // Tansu delays a group's first join by about half the session timeout: keep it short locally.
+            env["CATENA_KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        }
         children.append(try ChildProcess(name: "coordinator", executable: options.executable,
                                          arguments: ["coordinator", "--chain", options.chainPath, "--brokers", brokers],
                                          environment: env, logPath: "\(logDir)/coordinator.log"))

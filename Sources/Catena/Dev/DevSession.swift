@@ -15,6 +15,8 @@ public struct DevSession: Sendable {
         public var contentType = "text/csv"
         public var brokers: String?
         public var workersPerStep = 1
+        /// `exactly-once` or `at-least-once` for every worker.
+        public var delivery: DeliveryMode = .exactlyOnce
         /// Seconds to wait for all outcomes after the last record is produced.
         public var timeoutSeconds: Double = 600
         /// The `catena` executable to start workers with.
@@ -39,7 +41,7 @@ public struct DevSession: Sendable {
         let feeder = LineFeeder(path: options.inputPath, skipHeader: options.skipHeader, limit: options.limit,
                                 keyPrefix: options.keyPrefix, contentType: options.contentType)
         let lines = try feeder.lines()
-        say("chain \(chain.name): \(chain.steps.map { "\($0.name) (\($0.function))" }.joined(separator: " -> ")); \(lines.count) input records from \(options.inputPath)")
+        say("chain \(chain.name) (\(options.delivery.rawValue)): \(chain.steps.map { "\($0.name) (\($0.function))" }.joined(separator: " -> ")); \(lines.count) input records from \(options.inputPath)")
         say("logs in \(logDir)")
 
         var broker: LocalBroker?
@@ -80,7 +82,8 @@ public struct DevSession: Sendable {
                 try? FileManager.default.removeItem(atPath: ready)
                 readyFiles.append(ready)
                 children.append(try ChildProcess(name: name, executable: options.executable,
-                                                 arguments: ["worker", "--chain", options.chainPath, "--step", step.name, "--brokers", brokers, "--ready-file", ready],
+                                                 arguments: ["worker", "--chain", options.chainPath, "--step", step.name, "--brokers", brokers, "--ready-file", ready,
+                                                             "--delivery", options.delivery.rawValue, "--instance-id", "dev-\(ProcessInfo.processInfo.processIdentifier)-\(i)"],
                                                  environment: env, logPath: "\(logDir)/\(name).log"))
             }
         }

@@ -27,15 +27,25 @@ public final class StepWorker: @unchecked Sendable {
     }
 
     /// Consumes until `stop` is requested, then finishes the in-flight batch, commits, and leaves the group.
-    /// - Throws: when the worker cannot continue without losing records (e.g. the DLQ refuses a dead letter).
+    /// - Throws: when the worker cannot continue without losing records (the DLQ refuses a dead letter, or
+    ///   the transactional producer was fenced by a newer instance).
     public func run(until stop: StopSignal) async throws {
         let chain = processor.chain, step = processor.step
         let io = BlockingQueue(label: "catena.worker.io")
         let consumer = try KafkaConsumer(settings: settings, groupID: chain.consumerGroup(of: step.name), properties: options.consumerProperties)
-        let producer = try KafkaProducer(settings: settings, properties: options.producerProperties)
+        var producerProperties = options.producerProperties
+        if options.delivery == .exactlyOnce {
+            producerProperties["transactional.id"] = producerProperties["transactional.id"] ?? "catena.\(chain.name).\(step.name).\(options.instanceID)"
+        }
+        let producer = try KafkaProducer(settings: settings, properties: producerProperties)
+        if options.delivery == .exactlyOnce {
+            try await io.run { () throws -> Void in
+                do { try producer.initTransactions() } catch { throw CatenaError.failure("cannot start transactions (use --delivery at-least-once for brokers without them): \(error)") }
+            }
+        }
         let topic = chain.inputTopic(of: step.name)
         try consumer.subscribe([topic])
-        Log.info(component, "consuming \(topic) in group \(chain.consumerGroup(of: step.name)); outputs to \(chain.destinationTopic(after: step.name) ?? "?"), dead letters to \(chain.deadLetterTopic)")
+        Log.info(component, "consuming \(topic) in group \(chain.consumerGroup(of: step.name)) (\(options.delivery.rawValue)); outputs to \(chain.destinationTopic(after: step.name) ?? "?"), dead letters to \(chain.deadLetterTopic)")
 
         var announcedReady = options.readyFile == nil
         var lastReport = Date()
@@ -54,64 +64,100 @@ public final class StepWorker: @unchecked Sendable {
                 Log.info(component, "partitions assigned; ready")
             }
             if records.isEmpty { continue }
-            let next = try await process(records, producer: producer)
-            try await io.run { try consumer.commit(next, synchronously: false) }
-            committed.merge(next) { max($0, $1) }
+            var outcomes: [StepOutcome] = []
+            outcomes.reserveCapacity(records.count)
+            for record in records { outcomes.append(await processor.process(record)) }
+            var batch = BatchResult(records: records, outcomes: outcomes)
+            switch options.delivery {
+            case .atLeastOnce:
+                try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io)
+                committed.merge(batch.nextOffsets) { max($0, $1) }
+            case .exactlyOnce:
+                guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+            }
+            stats.consumed += records.count
+            stats.produced += batch.outputs
+            stats.deadLettered += records.count - batch.outputs
             if Date().timeIntervalSince(lastReport) >= 10 {
                 lastReport = Date()
                 Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
             }
         }
-        // A last synchronous commit, only for partitions still ours, so it cannot rewind another worker's.
-        let finalOffsets = committed
-        try await io.run {
-            let owned = Set(consumer.assignment())
-            try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
+        if options.delivery == .atLeastOnce {
+            // A last synchronous commit, only for partitions still ours, so it cannot rewind another worker's.
+            let finalOffsets = committed
+            try await io.run {
+                let owned = Set(consumer.assignment())
+                try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
+            }
         }
         Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
     }
 
-    /// Processes one polled batch and produces its results; returns the offsets to commit once all are acknowledged.
-    private func process(_ records: [ConsumedRecord], producer: KafkaProducer) async throws -> [TopicPartition: Int64] {
-        var outgoing: [OutgoingRecord] = []
-        outgoing.reserveCapacity(records.count)
-        var isOutput: [Bool] = []
-        for record in records {
-            switch await processor.process(record) {
-            case .output(let r):
-                outgoing.append(r); isOutput.append(true)
-            case .deadLetter(let r, let letter):
-                outgoing.append(r); isOutput.append(false)
-                Log.debug(component, "dead letter \(letter.correlationID): \(letter.kind.rawValue): \(letter.message)")
-            }
-        }
-        let reports = await producer.send(outgoing)
-        var retries: [OutgoingRecord] = []
-        for (i, report) in reports.enumerated() where !report.succeeded {
-            guard isOutput[i] else {
-                throw CatenaError.failure("dead-letter topic refused a record (\(report.errorMessage)); not committing offset \(records[i].offset) of \(records[i].topic)[\(records[i].partition)]")
-            }
-            // Kafka refused the output (e.g. too large): the input goes to the DLQ instead.
-            let id = IncomingEnvelope.correlationID(of: records[i])
-            if case .deadLetter(let r, _) = processor.deadLetter(records[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id) {
-                retries.append(r)
-            }
-            isOutput[i] = false
-        }
-        if !retries.isEmpty {
-            for report in await producer.send(retries) where !report.succeeded {
+    // MARK: - At least once
+
+    /// Produces the batch, waits for every acknowledgement, then commits the input offsets.
+    private func deliverThenCommit(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        let reports = await producer.send(batch.outgoing)
+        if reports.contains(where: { !$0.succeeded }) {
+            try batch.replaceRefused(reports, inputs: records, processor: processor)
+            let redo = zip(reports, batch.outgoing).filter { !$0.0.succeeded }.map(\.1)
+            for report in await producer.send(redo) where !report.succeeded {
                 throw CatenaError.failure("dead-letter topic refused a record (\(report.errorMessage)); stopping without committing")
             }
         }
-        var next: [TopicPartition: Int64] = [:]
-        for r in records {
-            let tp = TopicPartition(r.topic, r.partition)
-            next[tp] = max(next[tp] ?? 0, r.offset + 1)
+        let next = batch.nextOffsets
+        try await io.run { try consumer.commit(next, synchronously: false) }
+    }
+
+    // MARK: - Exactly once
+
+    /// Produces the batch and commits its input offsets in one transaction.
+    /// - Returns: false when the transaction was aborted and the consumer rewound (the batch will be read again).
+    /// - Throws: when the producer is fenced or hits a fatal error, or a dead letter is refused.
+    private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
+        for _ in 0..<2 {  // a second round only to replace outputs Kafka refused by dead letters
+            do {
+                try await io.run { () throws -> Void in try producer.beginTransaction() }
+                let reports = await producer.send(batch.outgoing)
+                if reports.contains(where: { !$0.succeeded }) {
+                    try await io.run { () throws -> Void in try producer.abortTransaction() }
+                    try batch.replaceRefused(reports, inputs: records, processor: processor)
+                    continue
+                }
+                let next = batch.nextOffsets
+                try await io.run { () throws -> Void in
+                    try producer.sendOffsetsToTransaction(next, consumer: consumer)
+                    try Self.commitRetrying(producer)
+                }
+                return true
+            } catch let error as TransactionError {
+                if error.isFatal || !error.requiresAbort && !error.isRetriable {
+                    throw CatenaError.failure("transaction failed, stopping so a fresh instance takes over: \(error)")
+                }
+                Log.warn(component, "transaction aborted, batch will be processed again: \(error)")
+                try await io.run { () throws -> Void in
+                    try? producer.abortTransaction()
+                    try consumer.rewindToCommitted()
+                }
+                return false
+            }
         }
-        stats.consumed += records.count
-        let outputs = isOutput.filter { $0 }.count
-        stats.produced += outputs
-        stats.deadLettered += records.count - outputs
-        return next
+        throw CatenaError.failure("Kafka refused the dead letters that replaced refused outputs")
+    }
+
+    /// Commits, retrying while librdkafka says the commit itself may be retried.
+    private static func commitRetrying(_ producer: KafkaProducer) throws {
+        while true {
+            let failure: TransactionError
+            do {
+                try producer.commitTransaction()
+                return
+            } catch {
+                failure = error
+            }
+            guard failure.isRetriable && !failure.requiresAbort && !failure.isFatal else { throw failure }
+            Log.warn("worker", "commit_transaction will be retried: \(failure)")
+        }
     }
 }

@@ -8,6 +8,12 @@ public struct WorkerOptions: Sendable {
     public var pollTimeoutMs: Int32 = 100
     /// Identifies this worker in logs and dead letters; defaults to `host:pid`.
     public var workerID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    /// Exactly-once (transactions) or at-least-once.
+    public var delivery: DeliveryMode = .exactlyOnce
+    /// Stable identity of this worker instance, part of its `transactional.id`: a restarted instance with the
+    /// same id fences its predecessor. Defaults to `CATENA_INSTANCE_ID`, else `host-pid`.
+    public var instanceID: String = ProcessInfo.processInfo.environment["CATENA_INSTANCE_ID"]
+        ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     /// A file to create once the worker has partitions assigned (used by `catena dev` to know workers are ready).
     public var readyFile: String?
     /// Extra consumer properties (e.g. `max.poll.interval.ms`).

@@ -9,6 +9,8 @@ import Foundation
 public final class KafkaConsumer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: OpaquePointer
+    /// The handle, for the transactional calls in this folder.
+    var rawHandle: OpaquePointer { handle }
     private let closed = Atomic(false)
 
     /// Creates a consumer. With `groupID` it may `subscribe`; without, it can only `assign`.

@@ -9,6 +9,8 @@ import Foundation
 public final class KafkaProducer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let pollThread: Thread
+    /// The handle, for the transactional calls in this folder.
+    var rawHandle: OpaquePointer { handle }
     private let stopped = Atomic(false)
 
     /// Creates the producer. Throws when librdkafka refuses a property.

@@ -1,0 +1,91 @@
+import CRdKafka
+
+/// How a failed transactional call should be handled, from librdkafka's error flags.
+public struct TransactionError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+    /// The producer cannot continue (e.g. fenced by a newer instance): stop and let a fresh one take over.
+    public var isFatal: Bool
+    /// The current transaction must be aborted; its input is then processed again.
+    public var requiresAbort: Bool
+    /// The same call may simply be retried.
+    public var isRetriable: Bool
+
+    public var description: String {
+        "\(message) (code \(code)\(isFatal ? ", fatal" : "")\(requiresAbort ? ", abort required" : "")\(isRetriable ? ", retriable" : ""))"
+    }
+
+    /// Takes ownership of `error` and destroys it.
+    init(consuming error: OpaquePointer, context: String) {
+        code = rd_kafka_error_code(error).rawValue
+        message = "\(context): \(String(cString: rd_kafka_error_string(error)))"
+        isFatal = rd_kafka_error_is_fatal(error) != 0
+        requiresAbort = rd_kafka_error_txn_requires_abort(error) != 0
+        isRetriable = rd_kafka_error_is_retriable(error) != 0
+        rd_kafka_error_destroy(error)
+    }
+}
+
+/// The transactional calls of a producer created with a `transactional.id`. Every call blocks (up to
+/// `timeoutMs`); run them off Swift's cooperative pool.
+extension KafkaProducer {
+    /// Registers the transactional id with the broker, fencing any older producer with the same id.
+    public func initTransactions(timeoutMs: Int32 = 30_000) throws(TransactionError) {
+        try check(rd_kafka_init_transactions(rawHandle, timeoutMs), "init_transactions")
+    }
+
+    public func beginTransaction() throws(TransactionError) {
+        try check(rd_kafka_begin_transaction(rawHandle), "begin_transaction")
+    }
+
+    /// Adds the consumer's input offsets (next offset to read) to the transaction, with the consumer's group
+    /// metadata so a zombie from an older group generation is fenced.
+    public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], consumer: KafkaConsumer, timeoutMs: Int32 = 30_000) throws(TransactionError) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset
+        }
+        let metadata = consumer.groupMetadata()
+        defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
+        try check(rd_kafka_send_offsets_to_transaction(rawHandle, list, metadata, timeoutMs), "send_offsets_to_transaction")
+    }
+
+    public func commitTransaction(timeoutMs: Int32 = 30_000) throws(TransactionError) {
+        try check(rd_kafka_commit_transaction(rawHandle, timeoutMs), "commit_transaction")
+    }
+
+    public func abortTransaction(timeoutMs: Int32 = 30_000) throws(TransactionError) {
+        try check(rd_kafka_abort_transaction(rawHandle, timeoutMs), "abort_transaction")
+    }
+
+    private func check(_ error: OpaquePointer?, _ context: String) throws(TransactionError) {
+        if let error { throw TransactionError(consuming: error, context: context) }
+    }
+}
+
+extension KafkaConsumer {
+    /// The consumer's group metadata (caller destroys it).
+    func groupMetadata() -> OpaquePointer {
+        rd_kafka_consumer_group_metadata(rawHandle)
+    }
+
+    /// Moves every assigned partition back to its last committed offset (after an aborted transaction, so
+    /// the aborted batch is read and processed again). Partitions without a commit go to the group's reset point.
+    public func rewindToCommitted(timeoutMs: Int32 = 10_000) throws {
+        let assigned = assignment()
+        guard !assigned.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(assigned.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in assigned { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        let err = rd_kafka_committed(rawHandle, list, timeoutMs)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "committed offsets") }
+        for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset < 0 {
+            list.pointee.elems[i].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        if let error = rd_kafka_seek_partitions(rawHandle, list, timeoutMs) {
+            throw CatenaError.consuming(error, "seek to committed offsets")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// The records a batch of inputs turned into, in input order, and the offsets that finish the batch.
+struct BatchResult: Sendable {
+    /// One record per input: its output, or its dead letter.
+    var outgoing: [OutgoingRecord]
+    /// Whether `outgoing[i]` is an output (true) or a dead letter (false).
+    var isOutput: [Bool]
+    /// The offsets to commit once everything is delivered: per partition, the last input's offset + 1.
+    var nextOffsets: [TopicPartition: Int64]
+
+    init(records: [ConsumedRecord], outcomes: [StepOutcome]) {
+        outgoing = []
+        isOutput = []
+        outgoing.reserveCapacity(outcomes.count)
+        for outcome in outcomes {
+            switch outcome {
+            case .output(let r): outgoing.append(r); isOutput.append(true)
+            case .deadLetter(let r, _): outgoing.append(r); isOutput.append(false)
+            }
+        }
+        nextOffsets = [:]
+        for r in records {
+            let tp = TopicPartition(r.topic, r.partition)
+            nextOffsets[tp] = max(nextOffsets[tp] ?? 0, r.offset + 1)
+        }
+    }
+
+    var outputs: Int { isOutput.filter { $0 }.count }
+
+    /// Replaces each output Kafka refused (e.g. too large) by the dead letter of its input.
+    /// - Throws: when a dead letter itself was refused: it cannot be put anywhere, so the batch must not commit.
+    mutating func replaceRefused(_ reports: [DeliveryReport], inputs: [ConsumedRecord], processor: StepProcessor) throws {
+        for (i, report) in reports.enumerated() where !report.succeeded {
+            guard isOutput[i] else {
+                throw CatenaError.failure("dead-letter topic refused a record (\(report.errorMessage)); not committing offset \(inputs[i].offset) of \(inputs[i].topic)[\(inputs[i].partition)]")
+            }
+            let id = IncomingEnvelope.correlationID(of: inputs[i])
+            if case .deadLetter(let r, _) = processor.deadLetter(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id) {
+                outgoing[i] = r
+                isOutput[i] = false
+            }
+        }
+    }
+}

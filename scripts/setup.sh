@@ -100,6 +100,30 @@ if [ ! -f "$DATA/flights.csv" ]; then
   rm -rf "$DATA" && mv "$DATA.tmp" "$DATA"
 fi
 
+# ---------------------------------------------------------------- deploy tools (issue 4): Python venv in .deps/venv
+# docker-compose 1.29.2 (validates docker-compose.yml against the Compose specification without a Docker
+# engine), PyYAML (parses the Kubernetes manifests) and confluent-kafka (an independent Kafka client, with
+# its own bundled librdkafka, for the compose emulation test). PyYAML 5.4.1, which docker-compose 1.29 needs,
+# has no wheel for Python 3.11 and its sdist fails to build with Cython 3, so it is built without Cython first.
+VENV="$DEPS/venv"
+VENV_STAMP="$VENV/.catena-deploy-tools-1"
+if [ ! -f "$VENV_STAMP" ]; then
+  if ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed"; then
+    apt_update
+    log "installing python3-venv"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-venv >/dev/null
+  fi
+  log "creating $VENV (docker-compose 1.29.2, PyYAML, confluent-kafka)"
+  rm -rf "$VENV"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check wheel
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation "PyYAML==5.4.1"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "docker-compose==1.29.2" "confluent-kafka==2.16.1"
+  "$VENV/bin/docker-compose" version >/dev/null
+  "$VENV/bin/python" -c "import confluent_kafka, yaml" 
+  touch "$VENV_STAMP"
+fi
+
 # ---------------------------------------------------------------- build
 if [ "$BUILD" != none ]; then
   log "swift build -c $BUILD"

@@ -23,6 +23,8 @@ commands:
   validate     check a chain file:           --chain FILE
   functions    list the functions this binary can run
   version      print versions
+  deploy       generate docker-compose.yml / Kubernetes manifests: compose|kubernetes --chain FILE [--check]
+  health       container health check: --file PATH [--max-age S] | --kafka
 
 common options: --brokers HOST:PORT[,...] (or CATENA_BROKERS), --chain FILE (or CATENA_CHAIN),
                 --kafka-property key=value (any librdkafka property; or CATENA_KAFKA_<KEY> variables)
@@ -46,6 +48,7 @@ let commands: [String: any Command.Type] = [
     "validate": ValidateCommand.self,
     "functions": FunctionsCommand.self,
     "version": VersionCommand.self,
+    "deploy": DeployCommand.self, "health": HealthCommand.self,
 ]
 
 guard let type = commands[command] else {

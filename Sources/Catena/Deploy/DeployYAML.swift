@@ -75,7 +75,7 @@ public indirect enum DeployYAML: Sendable, Equatable {
 
     private static let keywords: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"]
     private static let safeFirst = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_/.$")
-    private static let safeRest = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/.-+$")
+    private static let safeRest = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/.-+$:,@=")
 
     /// `s` plain when unambiguous, else double-quoted.
     static func scalar(_ s: String) -> String {

@@ -45,12 +45,13 @@ final class TestChain: @unchecked Sendable {
 
     /// Starts a worker process for `step`; returns it once it has partitions assigned.
     @discardableResult
-    func startWorker(_ step: String, instance: Int = 1, waitReady: Bool = true) async throws -> ChildProcess {
+    func startWorker(_ step: String, instance: Int = 1, waitReady: Bool = true, arguments: [String] = []) async throws -> ChildProcess {
         let name = "\(definition.name)-\(step)-\(instance)"
         let ready = readyFile(step, instance)
         try? FileManager.default.removeItem(atPath: ready)
         let p = try ChildProcess(name: name, executable: IntegrationEnvironment.catena,
-                                 arguments: ["worker", "--chain", path, "--step", step, "--brokers", IntegrationEnvironment.brokers, "--ready-file", ready],
+                                 arguments: ["worker", "--chain", path, "--step", step, "--brokers", IntegrationEnvironment.brokers, "--ready-file", ready,
+                                             "--instance-id", "\(step)-\(instance)"] + arguments,
                                  environment: IntegrationEnvironment.workerEnvironment,
                                  logPath: "\(IntegrationEnvironment.logs)/\(name).log")
         processes.withValue { $0.append(p) }
@@ -62,9 +63,14 @@ final class TestChain: @unchecked Sendable {
         return p
     }
 
+    /// The newest still-running worker process of `step`.
+    func runningWorker(step: String) -> ChildProcess? {
+        processes.load().last { $0.isRunning && $0.name.hasPrefix("\(definition.name)-\(step)-") }
+    }
+
     /// Starts one worker per step and waits until each has partitions.
-    func startAllWorkers() async throws {
-        for step in definition.steps { try await startWorker(step.name, waitReady: false) }
+    func startAllWorkers(arguments: [String] = []) async throws {
+        for step in definition.steps { try await startWorker(step.name, waitReady: false, arguments: arguments) }
         let ready = definition.steps.map { readyFile($0.name, 1) }
         try await Wait.until("every step's worker has partitions", seconds: 60,
                              failIf: { self.processes.load().first { !$0.isRunning }.map { "\($0.name) exited; see \($0.logPath)" } }) {

@@ -96,7 +96,7 @@ public struct DeployGenerator: Sendable {
         for step in chain.steps {
             services.append((step.name, catenaService(command: ["worker", "--ready-file", options.readyFile], env: [("CATENA_STEP", step.name), ("CATENA_DELIVERY", options.delivery)],
                                                       restart: "unless-stopped", dependsOn: [("topics", "service_completed_successfully")],
-                                                      healthcheck: ["CMD", "catena", "health", "--file", options.readyFile],
+                                                      healthcheck: ["CMD", "catena", "health", "--file", options.readyFile, "--max-age", String(heartbeatMaxAge(step))],
                                                       grace: stopGraceSeconds(step), tmpfs: true)))
         }
         services.append(("kafka-ui", .map([
@@ -214,7 +214,7 @@ public struct DeployGenerator: Sendable {
             files.append(("step-\(step.name)-deployment.yaml", "Workers of step \(step.name) (\(step.function)); KEDA sets the replica count.", deployment(
                 name: name, component: "worker", step: step.name, strategy: "RollingUpdate",
                 container: container(name: "worker", args: ["worker", "--ready-file", options.readyFile], env: [("CATENA_STEP", step.name), ("CATENA_DELIVERY", options.delivery)],
-                                     probe: ["catena", "health", "--file", options.readyFile]),
+                                     probe: ["catena", "health", "--file", options.readyFile, "--max-age", String(heartbeatMaxAge(step))]),
                 grace: stopGraceSeconds(step))))
             files.append(("step-\(step.name)-scaledobject.yaml",
                           "Scales step \(step.name) on its consumer group's lag, from 1 to \(chain.partitions) workers (one per partition at most; needs KEDA).", .map([
@@ -249,6 +249,12 @@ public struct DeployGenerator: Sendable {
         ])
         result.append((name: "kustomization.yaml", text: generated + "# kubectl apply -k deploy/kubernetes   (the ScaledObjects need KEDA: https://keda.sh)\n" + kustomization.document()))
         return result
+    }
+
+    /// Seconds a worker's heartbeat file may age before its health check fails: the worker rewrites it every
+    /// 5 s between batches, and one record may legitimately take the step's timeout on every attempt.
+    func heartbeatMaxAge(_ step: StepDefinition) -> Int {
+        max(30, Int((step.timeoutSeconds * Double(step.retry.maxAttempts)).rounded(.up)) + 15)
     }
 
     /// `catena-<chain>` as a DNS-1123 name: lower case letters, digits and `-`.

@@ -47,7 +47,8 @@ public final class StepWorker: @unchecked Sendable {
         try consumer.subscribe([topic])
         Log.info(component, "consuming \(topic) in group \(chain.consumerGroup(of: step.name)) (\(options.delivery.rawValue)); outputs to \(chain.destinationTopic(after: step.name) ?? "?"), dead letters to \(chain.deadLetterTopic)")
 
-        var announcedReady = options.readyFile == nil
+        var announcedReady = false
+        var lastHeartbeat = Date.distantPast
         var lastReport = Date()
         var committed: [TopicPartition: Int64] = [:]
         defer {
@@ -58,10 +59,17 @@ public final class StepWorker: @unchecked Sendable {
             let component = self.component
             let batchSize = options.batchSize, timeout = options.pollTimeoutMs
             let records = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
-            if !announcedReady, await io.run({ !consumer.assignment().isEmpty }) {
-                announcedReady = true
-                _ = FileManager.default.createFile(atPath: options.readyFile!, contents: Data("ready\n".utf8))
-                Log.info(component, "partitions assigned; ready")
+            if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
+                // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
+                // removed when it holds none, so a health check can test its age.
+                lastHeartbeat = Date()
+                if await io.run({ !consumer.assignment().isEmpty }) {
+                    _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready \(Timestamp.rfc3339(Date()))\n".utf8))
+                    if !announcedReady { Log.info(component, "partitions assigned; ready") }
+                    announcedReady = true
+                } else if announcedReady {
+                    try? FileManager.default.removeItem(atPath: readyFile)
+                }
             }
             if records.isEmpty { continue }
             var outcomes: [StepOutcome] = []
@@ -91,6 +99,7 @@ public final class StepWorker: @unchecked Sendable {
                 try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
             }
         }
+        if let readyFile = options.readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
         Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
     }
 

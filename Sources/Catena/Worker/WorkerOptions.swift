@@ -14,7 +14,9 @@ public struct WorkerOptions: Sendable {
     /// same id fences its predecessor. Defaults to `CATENA_INSTANCE_ID`, else `host-pid`.
     public var instanceID: String = ProcessInfo.processInfo.environment["CATENA_INSTANCE_ID"]
         ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-    /// A file to create once the worker has partitions assigned (used by `catena dev` to know workers are ready).
+    /// A heartbeat file: created once the worker has partitions, rewritten every 5 s while it holds partitions
+    /// and keeps polling, removed when it holds none or stops. `catena dev` waits for it; `catena health
+    /// --file PATH --max-age S` (container health checks) tests its age.
     public var readyFile: String?
     /// Extra consumer properties (e.g. `max.poll.interval.ms`).
     public var consumerProperties: [String: String] = [:]

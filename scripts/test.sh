@@ -45,7 +45,7 @@ swift test --skip-build "$@" 2>&1 | tee "$LOGS/swift-test.log"
 rc=${PIPESTATUS[0]}
 set -e
 total="$(grep -oE 'Test run with [0-9]+ tests?' "$LOGS/swift-test.log" | grep -oE '[0-9]+' | tail -n1 || true)"
-failed="$(grep -cE '^✘ Test .* failed after' "$LOGS/swift-test.log" || true)"
+failed="$(grep -E '^✘ Test .* failed after' "$LOGS/swift-test.log" | grep -cv '^✘ Test run with' || true)"
 echo "[test] logs in $LOGS" >&2
 if [ -n "$total" ]; then echo "tests: $((total - failed)) passed, $failed failed"; fi
 exit "$rc"

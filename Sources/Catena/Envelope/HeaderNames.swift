@@ -25,6 +25,10 @@ public enum HeaderNames {
     public static let errorTime = "catena_error_time"
     public static let errorCorrelationID = "catena_error_correlationid"
     public static let errorWorker = "catena_error_worker"
+    /// Set to `true` on a dead-letter stub (the original did not fit); the value and original headers are absent.
+    public static let errorTruncated = "catena_error_truncated"
+    public static let errorOriginalValueSize = "catena_error_original_value_size"
+    public static let errorOriginalHeaderBytes = "catena_error_original_header_bytes"
     public static let originTopic = "catena_origin_topic"
     public static let originPartition = "catena_origin_partition"
     public static let originOffset = "catena_origin_offset"

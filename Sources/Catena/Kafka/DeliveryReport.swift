@@ -8,6 +8,9 @@ public struct DeliveryReport: Sendable, Equatable {
     public var errorMessage: String
     public var partition: Int32
     public var offset: Int64
+    /// True when librdkafka refused the record before it was queued (e.g. larger than `message.max.bytes`):
+    /// it never reached the broker, so an open transaction is unaffected.
+    public var refusedLocally: Bool = false
 
     /// Whether the broker acknowledged the record.
     public var succeeded: Bool { errorCode == 0 }

@@ -26,18 +26,25 @@ struct BatchResult: Sendable {
 
     var outputs: Int { isOutput.filter { $0 }.count }
 
-    /// Replaces each output Kafka refused (e.g. too large) by the dead letter of its input.
-    /// - Throws: when a dead letter itself was refused: it cannot be put anywhere, so the batch must not commit.
-    mutating func replaceRefused(_ reports: [DeliveryReport], inputs: [ConsumedRecord], processor: StepProcessor) throws {
+    /// Replaces what Kafka refused: an output by the dead letter of its input, a dead letter (too large to
+    /// fit even as the original record plus error headers) by a stub with the coordinates, the error and a
+    /// truncation flag but without the value. Returns the indices replaced, which must be sent again.
+    /// - Throws: when a stub itself was refused: it cannot be put anywhere, so the batch must not commit.
+    mutating func replaceRefused(_ reports: [DeliveryReport], inputs: [ConsumedRecord], processor: StepProcessor) throws -> [Int] {
+        var replaced: [Int] = []
         for (i, report) in reports.enumerated() where !report.succeeded {
-            guard isOutput[i] else {
-                throw CatenaError.failure("dead-letter topic refused a record (\(report.errorMessage)); not committing offset \(inputs[i].offset) of \(inputs[i].topic)[\(inputs[i].partition)]")
-            }
-            let id = IncomingEnvelope.correlationID(of: inputs[i])
-            if case .deadLetter(let r, _) = processor.deadLetter(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id) {
-                outgoing[i] = r
+            if isOutput[i] {
+                let id = IncomingEnvelope.correlationID(of: inputs[i])
+                let (record, _) = processor.deadLetterRecord(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id)
+                outgoing[i] = record
                 isOutput[i] = false
+            } else if outgoing[i].headers.contains(where: { $0.name == HeaderNames.errorTruncated }) {
+                throw CatenaError.failure("dead-letter topic refused even a stub (\(report.errorMessage)); not committing offset \(inputs[i].offset) of \(inputs[i].topic)[\(inputs[i].partition)]")
+            } else {
+                outgoing[i] = DeadLetter.stub(replacing: outgoing[i], original: inputs[i], refusal: report.errorMessage)
             }
+            replaced.append(i)
         }
+        return replaced
     }
 }

@@ -12,6 +12,8 @@ public enum DeadLetterKind: String, Sendable, CaseIterable {
     case undecodable
     /// The function's output was refused by Kafka (e.g. too large).
     case outputRejected = "output-rejected"
+    /// The dead letter itself was too large for the dead-letter topic: a stub without the value was written.
+    case tooLarge = "too-large"
 }
 
 /// Builds the dead-letter record for a record a step could not process.
@@ -55,5 +57,30 @@ public struct DeadLetter: Sendable, Equatable {
         // Keyless records are keyed by their correlation ID's partition choice only through the key, so a
         // null key stays null here; the correlation ID travels in catena_error_correlationid.
         return OutgoingRecord(topic: topic, key: original.key, value: original.value, headers: headers)
+    }
+
+    /// A stub for a dead letter Kafka refused (too large): the original key when it is small, the error and
+    /// origin headers of `refused` with kind `too-large` and the first failure's kind and message kept in the
+    /// message, a truncation flag and the original value's size, but no value and no original headers.
+    public static func stub(replacing refused: OutgoingRecord, original: ConsumedRecord, refusal: String) -> OutgoingRecord {
+        var headers: [KafkaHeader] = []
+        var firstKind = "?", firstMessage = ""
+        for h in refused.headers where HeaderNames.isDeadLetterHeader(h.name) {
+            switch h.name {
+            case HeaderNames.errorKind: firstKind = h.text ?? "?"
+            case HeaderNames.errorMessage: firstMessage = h.text ?? ""
+            default: headers.append(h)
+            }
+        }
+        let originalHeaderBytes = original.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+        headers += [
+            KafkaHeader(HeaderNames.errorKind, text: DeadLetterKind.tooLarge.rawValue),
+            KafkaHeader(HeaderNames.errorMessage, text: String("\(firstKind): \(firstMessage) | dead letter refused by Kafka (\(refusal)); stored as a stub without the value and headers".prefix(4000))),
+            KafkaHeader(HeaderNames.errorTruncated, text: "true"),
+            KafkaHeader(HeaderNames.errorOriginalValueSize, text: original.value.map { String($0.count) } ?? "null"),
+            KafkaHeader(HeaderNames.errorOriginalHeaderBytes, text: String(originalHeaderBytes)),
+        ]
+        let key = (original.key?.count ?? 0) <= 16_384 ? original.key : nil
+        return OutgoingRecord(topic: refused.topic, key: key, value: nil, headers: headers)
     }
 }

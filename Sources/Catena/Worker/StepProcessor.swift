@@ -65,7 +65,13 @@ public struct StepProcessor: Sendable {
 
     /// The dead letter for `record`.
     public func deadLetter(_ record: ConsumedRecord, _ kind: DeadLetterKind, _ message: String, attempts: Int, correlationID: String) -> StepOutcome {
+        let (r, letter) = deadLetterRecord(record, kind, message, attempts: attempts, correlationID: correlationID)
+        return .deadLetter(r, letter)
+    }
+
+    /// The dead-letter record for `record`, and what it says.
+    func deadLetterRecord(_ record: ConsumedRecord, _ kind: DeadLetterKind, _ message: String, attempts: Int, correlationID: String) -> (OutgoingRecord, DeadLetter) {
         let letter = DeadLetter(step: step.name, kind: kind, message: message, attempts: attempts, correlationID: correlationID, workerID: workerID)
-        return .deadLetter(letter.record(for: record, topic: chain.deadLetterTopic), letter)
+        return (letter.record(for: record, topic: chain.deadLetterTopic), letter)
     }
 }

@@ -19,11 +19,17 @@ public final class StepWorker: @unchecked Sendable {
     }
     public private(set) var stats = Stats()
 
+    /// Longest a batch may run before the worker stops it early and polls again: a third of
+    /// `max.poll.interval.ms` (300 s unless configured), so the group does not evict the worker.
+    private let batchBudgetSeconds: Double
+
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
         self.processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
         self.settings = settings
         self.options = options
         self.component = "worker[\(step.name)]"
+        let configured = options.consumerProperties["max.poll.interval.ms"] ?? settings.extra["max.poll.interval.ms"]
+        self.batchBudgetSeconds = (configured.flatMap(Double.init) ?? 300_000) / 1000 / 3
     }
 
     /// Consumes until `stop` is requested, then finishes the in-flight batch, commits, and leaves the group.
@@ -58,7 +64,7 @@ public final class StepWorker: @unchecked Sendable {
         while !stop.isRequested {
             let component = self.component
             let batchSize = options.batchSize, timeout = options.pollTimeoutMs
-            let records = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+            let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
             if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                 // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
                 // removed when it holds none, so a health check can test its age.
@@ -71,10 +77,18 @@ public final class StepWorker: @unchecked Sendable {
                     try? FileManager.default.removeItem(atPath: readyFile)
                 }
             }
-            if records.isEmpty { continue }
+            if polled.isEmpty { continue }
+            // Stop a batch early when it runs long, so the worker polls again well within
+            // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
             var outcomes: [StepOutcome] = []
-            outcomes.reserveCapacity(records.count)
-            for record in records { outcomes.append(await processor.process(record)) }
+            outcomes.reserveCapacity(polled.count)
+            let batchStart = Date()
+            for record in polled {
+                outcomes.append(await processor.process(record))
+                if stop.isRequested || Date().timeIntervalSince(batchStart) > batchBudgetSeconds { break }
+            }
+            let unprocessed = polled.dropFirst(outcomes.count)
+            let records = Array(polled.prefix(outcomes.count))
             var batch = BatchResult(records: records, outcomes: outcomes)
             switch options.delivery {
             case .atLeastOnce:
@@ -82,6 +96,13 @@ public final class StepWorker: @unchecked Sendable {
                 committed.merge(batch.nextOffsets) { max($0, $1) }
             case .exactlyOnce:
                 guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+            }
+            if !unprocessed.isEmpty {
+                var resume: [TopicPartition: Int64] = [:]
+                for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
+                Log.info(component, "batch cut short (\(stop.isRequested ? "stopping" : "over \(Int(batchBudgetSeconds)) s")); \(unprocessed.count) records left for the next poll")
+                let seekTo = resume
+                try await io.run { try consumer.seek(seekTo) }
             }
             stats.consumed += records.count
             stats.produced += batch.outputs
@@ -107,13 +128,14 @@ public final class StepWorker: @unchecked Sendable {
 
     /// Produces the batch, waits for every acknowledgement, then commits the input offsets.
     private func deliverThenCommit(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
-        let reports = await producer.send(batch.outgoing)
-        if reports.contains(where: { !$0.succeeded }) {
-            try batch.replaceRefused(reports, inputs: records, processor: processor)
-            let redo = zip(reports, batch.outgoing).filter { !$0.0.succeeded }.map(\.1)
-            for report in await producer.send(redo) where !report.succeeded {
-                throw CatenaError.failure("dead-letter topic refused a record (\(report.errorMessage)); stopping without committing")
-            }
+        // Send everything; then resend only what Kafka refused, replaced (output -> dead letter -> stub).
+        var pending = Array(batch.outgoing.indices)
+        while !pending.isEmpty {
+            let sent = await producer.send(pending.map { batch.outgoing[$0] })
+            var reports = [DeliveryReport?](repeating: nil, count: batch.outgoing.count)
+            for (j, i) in pending.enumerated() { reports[i] = sent[j] }
+            let full = reports.map { $0 ?? DeliveryReport(errorCode: 0, errorMessage: "", partition: -1, offset: -1) }
+            pending = try batch.replaceRefused(full, inputs: records, processor: processor)
         }
         let next = batch.nextOffsets
         try await io.run { try consumer.commit(next, synchronously: false) }
@@ -122,16 +144,28 @@ public final class StepWorker: @unchecked Sendable {
     // MARK: - Exactly once
 
     /// Produces the batch and commits its input offsets in one transaction.
-    /// - Returns: false when the transaction was aborted and the consumer rewound (the batch will be read again).
-    /// - Throws: when the producer is fenced or hits a fatal error, or a dead letter is refused.
+    ///
+    /// What Kafka refuses is replaced (output -> dead letter -> stub): a record librdkafka refused before
+    /// queueing it is replaced inside the open transaction; a refusal by the broker aborts the transaction,
+    /// and the batch, with the refused records replaced, is sent again in a new one (at most 3 rounds).
+    /// - Returns: false when the transaction failed, was aborted and the consumer rewound (the batch will be read again).
+    /// - Throws: when the producer is fenced or hits a fatal error, or even a dead-letter stub is refused.
     private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
-        for _ in 0..<2 {  // a second round only to replace outputs Kafka refused by dead letters
-            do {
+        do {
+            for _ in 0..<3 {
                 try await io.run { () throws -> Void in try producer.beginTransaction() }
-                let reports = await producer.send(batch.outgoing)
-                if reports.contains(where: { !$0.succeeded }) {
+                var pending = Array(batch.outgoing.indices)
+                var brokerRefused = false
+                while !pending.isEmpty && !brokerRefused {
+                    let sent = await producer.send(pending.map { batch.outgoing[$0] })
+                    var reports = [DeliveryReport](repeating: DeliveryReport(errorCode: 0, errorMessage: "", partition: -1, offset: -1), count: batch.outgoing.count)
+                    for (j, i) in pending.enumerated() { reports[i] = sent[j] }
+                    brokerRefused = sent.contains { !$0.succeeded && !$0.refusedLocally }
+                    pending = try batch.replaceRefused(reports, inputs: records, processor: processor)
+                }
+                if brokerRefused {
+                    Log.warn(component, "the broker refused records; aborting and sending the batch again with them dead-lettered")
                     try await io.run { () throws -> Void in try producer.abortTransaction() }
-                    try batch.replaceRefused(reports, inputs: records, processor: processor)
                     continue
                 }
                 let next = batch.nextOffsets
@@ -140,19 +174,19 @@ public final class StepWorker: @unchecked Sendable {
                     try Self.commitRetrying(producer)
                 }
                 return true
-            } catch let error as TransactionError {
-                if error.isFatal || !error.requiresAbort && !error.isRetriable {
-                    throw CatenaError.failure("transaction failed, stopping so a fresh instance takes over: \(error)")
-                }
-                Log.warn(component, "transaction aborted, batch will be processed again: \(error)")
-                try await io.run { () throws -> Void in
-                    try? producer.abortTransaction()
-                    try consumer.rewindToCommitted()
-                }
-                return false
             }
+            throw CatenaError.failure("the broker kept refusing the batch's records, even as dead-letter stubs; stopping without committing")
+        } catch let error as TransactionError {
+            if error.isFatal || !error.requiresAbort && !error.isRetriable {
+                throw CatenaError.failure("transaction failed, stopping so a fresh instance takes over: \(error)")
+            }
+            Log.warn(component, "transaction aborted, batch will be processed again: \(error)")
+            try await io.run { () throws -> Void in
+                try? producer.abortTransaction()
+                try consumer.rewindToCommitted()
+            }
+            return false
         }
-        throw CatenaError.failure("Kafka refused the dead letters that replaced refused outputs")
     }
 
     /// Commits, retrying while librdkafka says the commit itself may be retried.

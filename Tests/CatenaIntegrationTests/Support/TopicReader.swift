@@ -38,8 +38,8 @@ final class TopicReader: @unchecked Sendable {
 
 /// Produces raw records (any key, headers and value) with the engine's producer and waits for the acks.
 enum TestProducer {
-    static func send(_ records: [OutgoingRecord]) async throws -> [DeliveryReport] {
-        let producer = try KafkaProducer(settings: IntegrationEnvironment.settings)
+    static func send(properties: [String: String] = [:], _ records: [OutgoingRecord]) async throws -> [DeliveryReport] {
+        let producer = try KafkaProducer(settings: IntegrationEnvironment.settings, properties: properties)
         let reports = await producer.send(records)
         for (i, r) in reports.enumerated() where !r.succeeded {
             throw Wait.Timeout(description: "record \(i) was refused: \(r.errorMessage)")

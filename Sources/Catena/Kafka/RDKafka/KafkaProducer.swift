@@ -88,7 +88,7 @@ public final class KafkaProducer: @unchecked Sendable {
             let message = String(cString: rd_kafka_error_string(error))
             rd_kafka_error_destroy(error)
             ticket.release()
-            batch.complete(index, DeliveryReport(errorCode: code.rawValue, errorMessage: message, partition: -1, offset: -1))
+            batch.complete(index, DeliveryReport(errorCode: code.rawValue, errorMessage: message, partition: -1, offset: -1, refusedLocally: true))
             return
         }
     }

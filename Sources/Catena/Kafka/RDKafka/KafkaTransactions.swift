@@ -88,4 +88,15 @@ extension KafkaConsumer {
             throw CatenaError.consuming(error, "seek to committed offsets")
         }
     }
+
+    /// Moves the given partitions to the given offsets (the next record to read).
+    public func seek(_ offsets: [TopicPartition: Int64], timeoutMs: Int32 = 10_000) throws {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in offsets { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset }
+        if let error = rd_kafka_seek_partitions(rawHandle, list, timeoutMs) {
+            throw CatenaError.consuming(error, "seek")
+        }
+    }
 }

@@ -6,8 +6,9 @@ struct Arguments {
     private(set) var flags: Set<String> = []
     private(set) var positional: [String] = []
 
-    /// Parses `args`; `valued` are options that take a value, `boolean` those that don't. Anything else is refused.
-    init(_ args: [String], command: String, valued: Set<String>, boolean: Set<String> = []) throws {
+    /// Parses `args`; `valued` are options that take a value, `boolean` those that don't. Anything else,
+    /// and positional arguments unless `positionals` allows them, is refused.
+    init(_ args: [String], command: String, valued: Set<String>, boolean: Set<String> = [], positionals: Bool = false) throws {
         var i = 0
         while i < args.count {
             let a = args[i]
@@ -32,6 +33,9 @@ struct Arguments {
                 positional.append(a)
             }
             i += 1
+        }
+        if !positionals, let stray = positional.first {
+            throw CatenaError.configuration("catena \(command): unexpected argument \"\(stray)\" (options start with --; see catena \(command) --help)")
         }
     }
 

@@ -13,7 +13,7 @@ enum DevCommand: Command {
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
-        let a = try Arguments(args, command: "dev", valued: ["chain", "input", "limit", "brokers", "workers-per-step", "key-prefix", "content-type", "timeout", "logs", "delivery"],
+        let a = try Arguments(args, command: "dev", valued: ["chain", "input", "limit", "brokers", "workers-per-step", "key-prefix", "content-type", "timeout", "logs", "delivery", "kafka-property"],
                               boolean: ["all", "no-header"])
         let root = FileManager.default.currentDirectoryPath
         let chainPath = a.value("chain") ?? "\(root)/examples/flights/chain.yaml"
@@ -22,7 +22,9 @@ enum DevCommand: Command {
         let chain = try ChainFileLoader.load(path: chainPath)
         for step in chain.steps { _ = try registry.make(FunctionConfiguration(chain: chain, step: step)) }
         var options = DevSession.Options(chainPath: chainPath, inputPath: inputPath, executable: Environment.executablePath)
+        if a.flag("all") && a.value("limit") != nil { throw CatenaError.configuration("catena dev: give either --all or --limit N, not both") }
         if a.flag("all") { options.limit = nil } else if let n = try a.int("limit", minimum: 1) { options.limit = n }
+        options.kafkaProperties = a.all("kafka-property")
         options.brokers = a.value("brokers")
         options.workersPerStep = try a.int("workers-per-step", minimum: 1) ?? 1
         options.keyPrefix = a.value("key-prefix") ?? "flight-"

@@ -6,13 +6,13 @@ enum ProduceCommand: Command {
     static let help = """
     usage: catena produce --chain FILE [--brokers HOST:PORT] [--key KEY] [--header name=value ...]
                           [--content-type TYPE] [--wait] [--timeout SECONDS] [VALUE ...]
-    Each VALUE (or, without values, each line of standard input) becomes one record on the entry topic, bytes untouched.
+    Each VALUE (or, without values, each non-empty line of standard input) becomes one record on the entry topic, bytes untouched.
     Without --key the correlation ID is a new UUID. With --wait, prints one JSON line per record once it has
     completed (with the output) or been dead-lettered (with the error), and exits 1 if any failed or timed out.
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
-        let a = try Arguments(args, command: "produce", valued: ["chain", "brokers", "key", "header", "content-type", "timeout", "kafka-property"], boolean: ["wait"])
+        let a = try Arguments(args, command: "produce", valued: ["chain", "brokers", "key", "header", "content-type", "timeout", "kafka-property"], boolean: ["wait"], positionals: true)
         let chain = try ChainFileLoader.load(path: try Environment.chainPath(a, command: "produce"))
         let settings = try Environment.kafkaSettings(a, clientID: "catena-\(chain.name)-produce")
         var headers: [KafkaHeader] = [KafkaHeader(HeaderNames.contentType, text: a.value("content-type") ?? "application/json")]
@@ -20,15 +20,14 @@ enum ProduceCommand: Command {
             guard let eq = h.firstIndex(of: "=") else { throw CatenaError.configuration("--header: expected name=value, got \"\(h)\"") }
             headers.append(KafkaHeader(String(h[..<eq]), text: String(h[h.index(after: eq)...])))
         }
-        var values = a.positional
-        if values.isEmpty {
-            while let line = readLine(strippingNewline: true) {
-                if !line.isEmpty { values.append(line) }
-            }
-        }
+        var values: [[UInt8]] = a.positional.map { Array($0.utf8) }
+        if values.isEmpty { values = Self.standardInputLines() }
         guard !values.isEmpty else { throw CatenaError.configuration("catena produce: nothing to send (give values or lines on standard input)") }
         let key = a.value("key").map { Array($0.utf8) }
-        let records = values.map { OutgoingRecord(topic: chain.entryTopic, key: key, value: Array($0.utf8), headers: headers) }
+        if a.flag("wait") && key != nil && values.count > 1 {
+            throw CatenaError.configuration("catena produce: --wait with --key and several values would give every record the same correlation ID; send them one at a time or without --key")
+        }
+        let records = values.map { OutgoingRecord(topic: chain.entryTopic, key: key, value: $0, headers: headers) }
 
         var watcher: OutcomeWatcher?
         if a.flag("wait") { watcher = try OutcomeWatcher(chain: chain, settings: settings) }
@@ -43,7 +42,10 @@ enum ProduceCommand: Command {
                 failed += 1
                 continue
             }
-            ids.append(key.map { CorrelationID.text(forKey: $0) } ?? CorrelationID.derived(topic: chain.entryTopic, partition: r.partition, offset: r.offset))
+            // The ID the workers and the coordinator will compute for this record (key, header, structured event or position).
+            let sent = records[i]
+            ids.append(IncomingEnvelope.correlationID(of: ConsumedRecord(topic: sent.topic, partition: r.partition, offset: r.offset, timestampMs: -1,
+                                                                          key: sent.key, value: sent.value, headers: sent.headers)))
         }
         guard let watcher else {
             for id in ids { print(id) }
@@ -65,6 +67,18 @@ enum ProduceCommand: Command {
             print(String(decoding: data, as: UTF8.self))
         }
         return failed == 0 ? 0 : 1
+    }
+}
+
+extension ProduceCommand {
+    /// The non-empty lines of standard input, as raw bytes (no decoding, so any byte passes through untouched).
+    static func standardInputLines() -> [[UInt8]] {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        return data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { line in
+            var bytes = Array(line)
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            return bytes
+        }.filter { !$0.isEmpty }
     }
 }
 

@@ -38,7 +38,9 @@ enum WorkerCommand: Command {
         stop.installSignalHandlers()
         Environment.stopWhenParentExits(stop)
         Log.info("worker[\(step.name)]", "chain \(chain.name), function \(step.function), brokers \(settings.brokers), id \(options.workerID)")
-        try TopicProvisioner.ensureTopics(chain, settings: settings)
+        guard await TopicProvisioner.prepare(chain, settings: settings, io: BlockingQueue(label: "catena.worker.setup"), stop: stop, component: "worker[\(step.name)]") else {
+            return 0  // stopped before the broker was reachable
+        }
         let worker = StepWorker(chain: chain, step: step, function: function, settings: settings, options: options)
         try await worker.run(until: stop)
         return 0

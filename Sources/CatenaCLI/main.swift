@@ -63,7 +63,8 @@ let code: Int32
 do {
     code = try await type.run(rest, registry: registry)
 } catch {
-    FileHandle.standardError.write(Data("catena \(command): \(error)\n".utf8))
+    let message = String(describing: error)
+    FileHandle.standardError.write(Data((message.hasPrefix("catena ") ? "\(message)\n" : "catena \(command): \(message)\n").utf8))
     code = 1
 }
 exit(code)

@@ -84,6 +84,7 @@ struct ChainRunTests {
         #expect(event.header(HeaderNames.type) == "dev.catena.\(chain.definition.name).only.output", "envelope attributes are Catena's after a step")
         let data = try JSONSerialization.jsonObject(with: Data(event.value ?? [])) as? [String: Int]
         #expect(data == ["n": 7], "structured mode is unwrapped to its data")
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 
     @Test("two worker processes on one step split the partitions and together process every record")
@@ -109,5 +110,6 @@ struct ChainRunTests {
         #expect(Set(outputs.compactMap { $0.key }).count == 600, "every record processed")
         #expect(workers.count == 2, "both workers processed records: \(workers)")
         #expect(workers.keys.contains { $0.hasSuffix(":\(first.pid)") } && workers.keys.contains { $0.hasSuffix(":\(second.pid)") })
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 }

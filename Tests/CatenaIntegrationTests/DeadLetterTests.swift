@@ -44,6 +44,7 @@ struct DeadLetterIntegrationTests {
         let out = try await TopicReader.make([chain.definition.outputTopic]).read(until: "ord-2 completes") { rs in rs.contains { $0.key == Array("ord-2".utf8) } }
         #expect(out.count == 1)
         #expect(out[0].value == Array(#"{"ok":true}"#.utf8), "pass-through payload is not re-encoded")
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 
     @Test("retryable failures are retried with backoff and then dead-lettered as retries-exhausted")
@@ -57,6 +58,7 @@ struct DeadLetterIntegrationTests {
         #expect(dlq[0].header(HeaderNames.errorKind) == "retries-exhausted")
         #expect(dlq[0].header(HeaderNames.errorAttempts) == "3")
         #expect(dlq[0].header(HeaderNames.errorMessage)?.contains("attempt 3") == true)
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 
     @Test("a tombstone (null value) is dead-lettered as undecodable with its null value kept; an empty value completes")
@@ -75,5 +77,6 @@ struct DeadLetterIntegrationTests {
         let out = try await TopicReader.make([chain.definition.outputTopic]).read(until: "the empty record's output") { !$0.isEmpty }
         #expect(out[0].key == Array("empty-1".utf8))
         #expect(out[0].value == [], "empty stays empty, not null")
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 }

@@ -49,10 +49,12 @@ struct IncomingEnvelopeTests {
         #expect(CorrelationID.text(forKey: [0x0a, 0xc3]) == "hex:0ac3")
     }
 
-    @Test func anEmptyKeyIsAKeyNotAMissingOne() throws {
+    @Test func anEmptyKeyCountsAsNoKeySoExecutionsStayApart() throws {
         let e = try IncomingEnvelope.decode(Self.record(key: [], value: Array("x".utf8), headers: [KafkaHeader("ce_correlationid", text: "from-header")]))
-        #expect(e.correlationID == "")
-        #expect(e.key == [])
+        #expect(e.correlationID == "from-header")
+        #expect(e.key == Array("from-header".utf8))
+        let bare = try IncomingEnvelope.decode(Self.record(key: [], value: Array("x".utf8), headers: []))
+        #expect(bare.correlationID != "" && bare.key == Array(bare.correlationID.utf8))
     }
 
     @Test func theContentTypeHeaderIsKept() throws {

@@ -5,7 +5,7 @@ import Foundation
 /// ## Format
 /// ```yaml
 /// chain: flights            # required; letters, digits, '.', '_', '-'; at most 200 characters
-/// partitions: 6             # optional, default 6, integer >= 1
+/// partitions: 6             # optional, default 6, integer 1...10000
 /// replication: 1            # optional, default 1, integer >= 1
 /// execution_timeout: 300    # optional duration, default 0 (= never), >= 0
 /// defaults:                 # optional; applied to every step unless the step overrides
@@ -145,8 +145,8 @@ private struct Checker {
 
         let steps = try self.steps(top, chainName: name, defaultTimeout: defaultTimeout, defaultRetry: defaultRetry)
         var chain = ChainDefinition(name: name, steps: steps, baseDirectory: baseDirectory)
-        if let node = top.value("partitions") { chain.partitions = try integer(node, "partitions", minimum: 1) }
-        if let node = top.value("replication") { chain.replicationFactor = try integer(node, "replication", minimum: 1) }
+        if let node = top.value("partitions") { chain.partitions = try integer(node, "partitions", minimum: 1, maximum: 10_000) }
+        if let node = top.value("replication") { chain.replicationFactor = try integer(node, "replication", minimum: 1, maximum: 32_767) }
         if let node = top.value("execution_timeout") {
             chain.executionTimeoutSeconds = try duration(node, "execution_timeout", allowZero: true)
         }
@@ -290,10 +290,10 @@ private struct Checker {
         return text.trimmingCharacters(in: .whitespaces)
     }
 
-    func integer(_ node: ConfigNode, _ path: String, minimum: Int) throws -> Int {
-        let expected = "an integer >= \(minimum)"
+    func integer(_ node: ConfigNode, _ path: String, minimum: Int, maximum: Int = Int.max) throws -> Int {
+        let expected = maximum == Int.max ? "an integer >= \(minimum)" : "an integer from \(minimum) to \(maximum)"
         let text = try scalarText(node, path, expected: expected)
-        guard let value = Int(text), value >= minimum else {
+        guard let value = Int(text), value >= minimum, value <= maximum else {
             throw error(path, node, "must be \(expected), got \(node.summary)")
         }
         return value

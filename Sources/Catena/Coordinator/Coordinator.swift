@@ -22,10 +22,8 @@ public final class Coordinator: @unchecked Sendable {
     public func run(until stop: StopSignal) async throws {
         let io = BlockingQueue(label: "catena.coordinator.io")
         let chain = self.chain, settings = self.settings
-        let counts = try await io.run { () throws -> [String: Int] in
-            try TopicProvisioner.ensureTopics(chain, settings: settings)
-            return try TopicProvisioner.awaitTopics(chain, settings: settings)
-        }
+        guard await TopicProvisioner.prepare(chain, settings: settings, io: io, stop: stop, component: "coordinator") else { return }
+        let counts = try await io.run { try TopicProvisioner.awaitTopics(chain, settings: settings) }
         let consumer = try KafkaConsumer(settings: settings, groupID: nil)
         let followed = [chain.entryTopic, chain.outputTopic, chain.deadLetterTopic]
         let partitions = followed.flatMap { t in (0..<Int32(counts[t] ?? 1)).map { TopicPartition(t, $0) } }

@@ -15,6 +15,8 @@ public struct DevSession: Sendable {
         public var contentType = "text/csv"
         public var brokers: String?
         public var workersPerStep = 1
+        /// Extra librdkafka properties (`key=value`) for every client, dev's own and its children's.
+        public var kafkaProperties: [String] = []
         /// `exactly-once` or `at-least-once` for every worker.
         public var delivery: DeliveryMode = .exactlyOnce
         /// Seconds to wait for all outcomes after the last record is produced.
@@ -46,6 +48,9 @@ public struct DevSession: Sendable {
 
         var broker: LocalBroker?
         var children: [ChildProcess] = []
+        // A second Ctrl-C exits at once: take every child and the broker along.
+        let launched = Atomic<[ChildProcess]>([])
+        stop.onForcedExit { for c in launched.load() { kill(c.pid, SIGKILL) } }
         defer {
             for c in children.reversed() {
                 let status = c.stop(grace: 20)
@@ -59,11 +64,30 @@ public struct DevSession: Sendable {
         } else {
             let b = try LocalBroker(logDirectory: logDir)
             broker = b
+            launched.withValue { $0.append(b.process) }
             brokers = b.address
             say("started Tansu on \(brokers)")
         }
-        let settings = KafkaSettings(brokers: brokers, clientID: "catena-dev")
+        var extra: [String: String] = [:]
+        for kv in options.kafkaProperties {
+            guard let eq = kv.firstIndex(of: "=") else { throw CatenaError.configuration("--kafka-property: expected key=value, got \"\(kv)\"") }
+            extra[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        let settings = KafkaSettings(brokers: brokers, extra: extra, clientID: "catena-dev")
+        let kafkaArguments = options.kafkaProperties.flatMap { ["--kafka-property", $0] }
         let created = try TopicProvisioner.ensureTopics(chain, settings: settings)
+        if broker == nil {
+            // The summary counts what the coordinator sees on the entry topic: it must start empty.
+            let existing = try KafkaConsumer(settings: settings, groupID: nil)
+            let partitions = try existing.partitionCount(chain.entryTopic)
+            let held = try (0..<Int32(partitions)).reduce(Int64(0)) { sum, p in
+                let w = try existing.watermarks(TopicPartition(chain.entryTopic, p))
+                return sum + (w.high - w.low)
+            }
+            if held > 0 {
+                throw CatenaError.configuration("\(chain.entryTopic) on \(brokers) already holds \(held) records from an earlier run; use a chain with another name (the `chain:` key) or a fresh broker")
+            }
+        }
         say("topics: \(chain.topics.map { "\($0.name)[\($0.partitions)]" }.joined(separator: ", "))\(created.isEmpty ? " (already there)" : "")")
 
         var env = ["CATENA_PARENT_PID": String(ProcessInfo.processInfo.processIdentifier)]
@@ -72,7 +96,7 @@ public struct DevSession: Sendable {
             env["CATENA_KAFKA_SESSION_TIMEOUT_MS"] = "6000"
         }
         children.append(try ChildProcess(name: "coordinator", executable: options.executable,
-                                         arguments: ["coordinator", "--chain", options.chainPath, "--brokers", brokers],
+                                         arguments: ["coordinator", "--chain", options.chainPath, "--brokers", brokers] + kafkaArguments,
                                          environment: env, logPath: "\(logDir)/coordinator.log"))
         var readyFiles: [String] = []
         for step in chain.steps {
@@ -83,10 +107,11 @@ public struct DevSession: Sendable {
                 readyFiles.append(ready)
                 children.append(try ChildProcess(name: name, executable: options.executable,
                                                  arguments: ["worker", "--chain", options.chainPath, "--step", step.name, "--brokers", brokers, "--ready-file", ready,
-                                                             "--delivery", options.delivery.rawValue, "--instance-id", "dev-\(ProcessInfo.processInfo.processIdentifier)-\(i)"],
+                                                             "--delivery", options.delivery.rawValue, "--instance-id", "dev-\(ProcessInfo.processInfo.processIdentifier)-\(i)"] + kafkaArguments,
                                                  environment: env, logPath: "\(logDir)/\(name).log"))
             }
         }
+        launched.withValue { $0 += children }
         say("started the coordinator and \(readyFiles.count) worker process(es); waiting for their partitions")
         try await waitUntil("workers to join their groups", seconds: 90, children: children, stop: stop) {
             readyFiles.allSatisfy { FileManager.default.fileExists(atPath: $0) }
@@ -133,7 +158,9 @@ public struct DevSession: Sendable {
         }
         print(summary(final, produced: produced, elapsed: elapsed))
         let balanced = final.completed + final.failed == produced && final.started == produced
-        if !balanced {
+        if stop.isRequested {
+            say("interrupted: stopped before every record had an outcome")
+        } else if !balanced {
             say("MISMATCH: completed \(final.completed) + dead-lettered \(final.failed) != produced \(produced)")
         }
         return balanced ? 0 : 1

@@ -5,7 +5,7 @@ import Foundation
 /// Rules (the same in every worker and in the coordinator, so they agree on correlation IDs):
 /// - key present: the correlation ID is the key (see `CorrelationID.text(forKey:)`), and every later
 ///   record of the execution carries the same key bytes;
-/// - no key: the `ce_correlationid` header if present, else a UUID derived from the record's
+/// - no key (or an empty one, which cannot tell executions apart): the `ce_correlationid` header if present, else a UUID derived from the record's
 ///   topic/partition/offset (`CorrelationID.derived`); later records carry it as their key;
 /// - `content-type: application/cloudevents+json` (CloudEvents structured mode) is unwrapped: the payload
 ///   is `data` (or `data_base64`), the attributes become binary-mode headers, and without a key the
@@ -29,7 +29,7 @@ public struct IncomingEnvelope: Sendable, Equatable {
 
     /// The correlation ID of `record` without decoding its payload (never fails).
     public static func correlationID(of record: ConsumedRecord) -> String {
-        if let key = record.key { return CorrelationID.text(forKey: key) }
+        if let key = record.key, !key.isEmpty { return CorrelationID.text(forKey: key) }
         if let id = record.header(HeaderNames.correlationID) { return id }
         if isStructured(record), let value = record.value,
            let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
@@ -46,8 +46,14 @@ public struct IncomingEnvelope: Sendable, Equatable {
         }
         if isStructured(record) { return try decodeStructured(record, value) }
         let id = correlationID(of: record)
-        return IncomingEnvelope(correlationID: id, key: record.key ?? Array(id.utf8), payload: value,
+        return IncomingEnvelope(correlationID: id, key: outputKey(record, id), payload: value,
                                 contentType: record.header(HeaderNames.contentType), headers: record.headers)
+    }
+
+    /// The key later records carry: the record's own key bytes, or the correlation ID's when it has none.
+    private static func outputKey(_ record: ConsumedRecord, _ id: String) -> [UInt8] {
+        if let key = record.key, !key.isEmpty { return key }
+        return Array(id.utf8)
     }
 
     static func isStructured(_ record: ConsumedRecord) -> Bool {
@@ -84,7 +90,7 @@ public struct IncomingEnvelope: Sendable, Equatable {
             else if let n = attribute as? NSNumber { headers.append(KafkaHeader("ce_" + name, text: n.stringValue)) }
         }
         let id = correlationID(of: record)
-        return IncomingEnvelope(correlationID: id, key: record.key ?? Array(id.utf8), payload: payload,
+        return IncomingEnvelope(correlationID: id, key: outputKey(record, id), payload: payload,
                                 contentType: dataContentType ?? "application/json", headers: headers)
     }
 }

@@ -8,6 +8,7 @@ public final class StopSignal: @unchecked Sendable {
     private let firstSignalAt = Atomic<Date?>(nil)
     private let waiters = Atomic<[CheckedContinuation<Void, Never>]>([])
     private var sources: [any DispatchSourceSignal] = []
+    private let beforeForcedExit = Atomic<[@Sendable () -> Void]>([])
 
     public init() {}
 
@@ -22,6 +23,7 @@ public final class StopSignal: @unchecked Sendable {
                     // A signal sent to a whole process group can arrive twice at once; only a later one forces exit.
                     if Date().timeIntervalSince(first) < 2 { return }
                     Log.warn("signal", "second signal: exiting now")
+                    for action in self.beforeForcedExit.load() { action() }
                     exit(130)
                 }
                 self.firstSignalAt.store(Date())
@@ -31,6 +33,11 @@ public final class StopSignal: @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// Registers `action` to run if a second signal forces an immediate exit (e.g. to kill child processes).
+    public func onForcedExit(_ action: @escaping @Sendable () -> Void) {
+        beforeForcedExit.withValue { $0.append(action) }
     }
 
     /// Whether a stop has been requested.

@@ -33,7 +33,6 @@ public final class Coordinator: @unchecked Sendable {
 
         var lastPublished: StatusSnapshot?
         var lastPublishTime = Date.distantPast
-        defer { consumer.close() }
         while !stop.isRequested {
             let records = await io.run { consumer.poll(maxRecords: 2000, timeoutMs: 100) { Log.warn("coordinator", "consumer: \($0)") } }
             for r in records { observe(r) }
@@ -48,6 +47,7 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
         await publish(tracker.snapshot(nowMs: Timestamp.nowMs(), timeoutSeconds: chain.executionTimeoutSeconds), producer)
+        await io.run { consumer.close() }
         Log.info("coordinator", "stopped")
     }
 

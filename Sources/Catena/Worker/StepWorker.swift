@@ -57,69 +57,74 @@ public final class StepWorker: @unchecked Sendable {
         var lastHeartbeat = Date.distantPast
         var lastReport = Date()
         var committed: [TopicPartition: Int64] = [:]
-        defer {
-            consumer.close()
-            producer.flush()
-        }
-        while !stop.isRequested {
-            let component = self.component
-            let batchSize = options.batchSize, timeout = options.pollTimeoutMs
-            let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
-            if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
-                // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
-                // removed when it holds none, so a health check can test its age.
-                lastHeartbeat = Date()
-                if await io.run({ !consumer.assignment().isEmpty }) {
-                    _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready \(Timestamp.rfc3339(Date()))\n".utf8))
-                    if !announcedReady { Log.info(component, "partitions assigned; ready") }
-                    announcedReady = true
-                } else if announcedReady {
-                    try? FileManager.default.removeItem(atPath: readyFile)
+        // Leaving the group and flushing block: do them on the I/O queue, whether the loop ends or throws.
+        let closeClients: @Sendable () async -> Void = { await io.run { consumer.close(); _ = producer.flush() } }
+        do {
+            while !stop.isRequested {
+                let component = self.component
+                let batchSize = options.batchSize, timeout = options.pollTimeoutMs
+                let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+                if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
+                    // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
+                    // removed when it holds none, so a health check can test its age.
+                    lastHeartbeat = Date()
+                    if await io.run({ !consumer.assignment().isEmpty }) {
+                        _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready \(Timestamp.rfc3339(Date()))\n".utf8))
+                        if !announcedReady { Log.info(component, "partitions assigned; ready") }
+                        announcedReady = true
+                    } else if announcedReady {
+                        try? FileManager.default.removeItem(atPath: readyFile)
+                    }
+                }
+                if polled.isEmpty { continue }
+                // Stop a batch early when it runs long, so the worker polls again well within
+                // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
+                var outcomes: [StepOutcome] = []
+                outcomes.reserveCapacity(polled.count)
+                let batchStart = Date()
+                for record in polled {
+                    outcomes.append(await processor.process(record))
+                    if stop.isRequested || Date().timeIntervalSince(batchStart) > batchBudgetSeconds { break }
+                }
+                let unprocessed = polled.dropFirst(outcomes.count)
+                let records = Array(polled.prefix(outcomes.count))
+                var batch = BatchResult(records: records, outcomes: outcomes)
+                switch options.delivery {
+                case .atLeastOnce:
+                    try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io)
+                    committed.merge(batch.nextOffsets) { max($0, $1) }
+                case .exactlyOnce:
+                    guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+                }
+                if !unprocessed.isEmpty {
+                    var resume: [TopicPartition: Int64] = [:]
+                    for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
+                    Log.info(component, "batch cut short (\(stop.isRequested ? "stopping" : "over \(Int(batchBudgetSeconds)) s")); \(unprocessed.count) records left for the next poll")
+                    let seekTo = resume
+                    try await io.run { try consumer.seek(seekTo) }
+                }
+                stats.consumed += records.count
+                stats.produced += batch.outputs
+                stats.deadLettered += records.count - batch.outputs
+                if Date().timeIntervalSince(lastReport) >= 10 {
+                    lastReport = Date()
+                    Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
                 }
             }
-            if polled.isEmpty { continue }
-            // Stop a batch early when it runs long, so the worker polls again well within
-            // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
-            var outcomes: [StepOutcome] = []
-            outcomes.reserveCapacity(polled.count)
-            let batchStart = Date()
-            for record in polled {
-                outcomes.append(await processor.process(record))
-                if stop.isRequested || Date().timeIntervalSince(batchStart) > batchBudgetSeconds { break }
+            if options.delivery == .atLeastOnce {
+                // A last synchronous commit, only for partitions still ours, so it cannot rewind another worker's.
+                let finalOffsets = committed
+                try await io.run {
+                    let owned = Set(consumer.assignment())
+                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
+                }
             }
-            let unprocessed = polled.dropFirst(outcomes.count)
-            let records = Array(polled.prefix(outcomes.count))
-            var batch = BatchResult(records: records, outcomes: outcomes)
-            switch options.delivery {
-            case .atLeastOnce:
-                try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io)
-                committed.merge(batch.nextOffsets) { max($0, $1) }
-            case .exactlyOnce:
-                guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
-            }
-            if !unprocessed.isEmpty {
-                var resume: [TopicPartition: Int64] = [:]
-                for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
-                Log.info(component, "batch cut short (\(stop.isRequested ? "stopping" : "over \(Int(batchBudgetSeconds)) s")); \(unprocessed.count) records left for the next poll")
-                let seekTo = resume
-                try await io.run { try consumer.seek(seekTo) }
-            }
-            stats.consumed += records.count
-            stats.produced += batch.outputs
-            stats.deadLettered += records.count - batch.outputs
-            if Date().timeIntervalSince(lastReport) >= 10 {
-                lastReport = Date()
-                Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
-            }
+        } catch {
+            if let readyFile = options.readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
+            await closeClients()
+            throw error
         }
-        if options.delivery == .atLeastOnce {
-            // A last synchronous commit, only for partitions still ours, so it cannot rewind another worker's.
-            let finalOffsets = committed
-            try await io.run {
-                let owned = Set(consumer.assignment())
-                try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
-            }
-        }
+        await closeClients()
         if let readyFile = options.readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
         Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
     }

@@ -63,6 +63,17 @@ final class TestChain: @unchecked Sendable {
         return p
     }
 
+    /// Starts a coordinator process for the chain.
+    func startCoordinator() throws -> ChildProcess {
+        let name = "\(definition.name)-coordinator-\(processes.load().filter { $0.name.contains("-coordinator-") }.count + 1)"
+        let p = try ChildProcess(name: name, executable: IntegrationEnvironment.catena,
+                                 arguments: ["coordinator", "--chain", path, "--brokers", IntegrationEnvironment.brokers],
+                                 environment: IntegrationEnvironment.workerEnvironment,
+                                 logPath: "\(IntegrationEnvironment.logs)/\(name).log")
+        processes.withValue { $0.append(p) }
+        return p
+    }
+
     /// The newest still-running worker process of `step`.
     func runningWorker(step: String) -> ChildProcess? {
         processes.load().last { $0.isRunning && $0.name.hasPrefix("\(definition.name)-\(step)-") }

@@ -20,6 +20,7 @@ commands:
   topics       create the chain's topics:    --chain FILE
   produce      send records to the entry topic: --chain FILE [--key K] [--header k=v] [--wait] [VALUE ...]
   status       print execution counts and latency: --chain FILE [--json]
+  dlq          dead letters: list|show|tail|redrive --chain FILE (see catena dlq --help)
   validate     check a chain file:           --chain FILE
   functions    list the functions this binary can run
   version      print versions
@@ -49,6 +50,7 @@ let commands: [String: any Command.Type] = [
     "functions": FunctionsCommand.self,
     "version": VersionCommand.self,
     "deploy": DeployCommand.self, "health": HealthCommand.self,
+    "dlq": DLQCommand.self,
 ]
 
 guard let type = commands[command] else {

@@ -33,6 +33,7 @@ public enum HeaderNames {
     public static let originPartition = "catena_origin_partition"
     public static let originOffset = "catena_origin_offset"
     public static let originTimestamp = "catena_origin_timestamp"
+    public static let redriveCount = "catena_redrive_count"  // set by `catena dlq redrive`; not an envelope header, so workers pass it on
 
     /// Headers a worker sets on every output record; any incoming copies are replaced, not appended.
     public static let envelope: Set<String> = [specVersion, id, source, type, time, contentType, correlationID, chain, step, attempt, worker]

@@ -1,0 +1,17 @@
+import CRdKafka
+
+extension KafkaConsumer {
+    /// The offset the consumer hands out next for each of `partitions` (absent when not known yet).
+    public func positions(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else { return [:] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        guard rd_kafka_position(rawHandle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var out: [TopicPartition: Int64] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            if e.offset >= 0 { out[TopicPartition(String(cString: e.topic), e.partition)] = e.offset }
+        }
+        return out
+    }
+}

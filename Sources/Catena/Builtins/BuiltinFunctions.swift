@@ -9,7 +9,7 @@ import Foundation
 /// | `builtin.append` | appends `suffix` (default `\|<step>`) | `suffix` |
 /// | `builtin.json` | checks the payload is JSON (fatal if not) and passes the bytes on untouched | |
 /// | `builtin.reject` | fatal failure when the payload contains `needle` (default `poison`) | `needle` |
-/// | `builtin.flaky` | retryable failure on attempts <= `fail_attempts` (default 1), then identity | `fail_attempts` |
+/// | `builtin.flaky` | retryable failure on attempts <= `fail_attempts` (default 1), then identity; with `needle`, only for payloads containing it | `fail_attempts`, `needle` |
 /// | `builtin.sleep` | sleeps `ms` milliseconds (default 100), then identity | `ms` |
 public enum BuiltinFunctions {
     /// Registers every built-in function.
@@ -23,7 +23,7 @@ public enum BuiltinFunctions {
             guard let n = Int(config.param("fail_attempts") ?? "1"), n >= 0 else {
                 throw CatenaError.configuration("step '\(config.step.name)': params.fail_attempts must be an integer >= 0")
             }
-            return Flaky(failAttempts: n)
+            return Flaky(failAttempts: n, needle: config.param("needle").map { Array($0.utf8) })
         }
         registry.register("builtin.sleep") { config in
             guard let ms = Int(config.param("ms") ?? "100"), ms >= 0 else {
@@ -78,8 +78,10 @@ public enum BuiltinFunctions {
 
     struct Flaky: CatenaFunction {
         let failAttempts: Int
+        var needle: [UInt8]? = nil
         func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] {
-            if context.attempt <= failAttempts { throw StepFailure.retryable("simulated transient failure on attempt \(context.attempt)") }
+            let targeted = needle.map { n in !n.isEmpty && payload.count >= n.count && (0...(payload.count - n.count)).contains { payload[$0..<($0 + n.count)].elementsEqual(n) } } ?? true
+            if targeted && context.attempt <= failAttempts { throw StepFailure.retryable("simulated transient failure on attempt \(context.attempt)") }
             return payload
         }
     }

@@ -286,7 +286,7 @@ struct ChainFileLoaderTests {
         Refusal(label: "unknown step key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retires: 2\n",
                 expected: ["bad.yaml:5: steps[0]: unknown key \"retires\" (known: name, function, timeout, retry, params)"]),
         Refusal(label: "unknown retry key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retry:\n      max_attempt: 2\n",
-                expected: ["bad.yaml:6: steps[0].retry: unknown key \"max_attempt\" (known: max_attempts, initial_backoff, backoff_rate, max_backoff)"]),
+                expected: ["bad.yaml:6: steps[0].retry: unknown key \"max_attempt\" (known: max_attempts, initial_backoff, backoff_rate, max_backoff, jitter, retry_on)"]),
         Refusal(label: "unknown defaults key", text: "chain: c\ndefaults: {timeout: 1, retries: 2}\nsteps: [{name: a, function: f}]\n",
                 expected: ["bad.yaml:2: defaults: unknown key \"retries\" (known: timeout, retry)"]),
         Refusal(label: "unknown defaults.retry key", text: "chain: c\ndefaults:\n  retry: {rate: 2}\nsteps: [{name: a, function: f}]\n",

@@ -501,3 +501,19 @@ struct StepProcessorTests {
         #expect(throws: CatenaError.self) { try BuiltinFunctions.registry.make(FunctionConfiguration(chain: chain, step: chain.steps[0])) }
     }
 }
+
+/// Which failures a step retries (`retry_on`).
+struct RetryOnTests {
+    struct AlwaysFails: CatenaFunction {
+        func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] { throw StepFailure.retryable("down") }
+    }
+
+    @Test func errorsAreNotRetriedWhenOnlyTimeoutsAre() async throws {
+        let step = StepDefinition(name: "s", function: "f", retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0, retryOn: [.timeout]))
+        let chain = ChainDefinition(name: "c", steps: [step])
+        let p = StepProcessor(chain: chain, step: step, function: AlwaysFails(), workerID: "w", sleep: { _ in })
+        let record = ConsumedRecord(topic: "c.s", partition: 0, offset: 1, timestampMs: 0, key: Array("k".utf8), value: Array("v".utf8), headers: [])
+        guard case .deadLetter(_, let letter) = await p.process(record) else { Issue.record("expected a dead letter"); return }
+        #expect(letter.attempts == 1 && letter.kind == .retriesExhausted)
+    }
+}

@@ -15,6 +15,8 @@ import Foundation
 ///     initial_backoff: 0.2  # duration >= 0
 ///     backoff_rate: 2.0     # number >= 1
 ///     max_backoff: 10       # duration >= initial_backoff
+///     jitter: none          # none | full (a random wait between 0 and the computed one)
+///     retry_on: [error, timeout]  # which failures are retried; others are dead-lettered at once
 /// steps:                    # required, at least one step, run in this order
 ///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq or status
 ///     function: flights.parse   # required, the registered function name
@@ -106,7 +108,7 @@ private struct Checker {
     static let chainKeys = ["chain", "partitions", "replication", "execution_timeout", "defaults", "steps"]
     static let defaultsKeys = ["timeout", "retry"]
     static let stepKeys = ["name", "function", "timeout", "retry", "params"]
-    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff"]
+    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on"]
 
     func error(_ path: String, line: Int?, _ problem: String) -> CatenaError {
         let location = line.map { "\(file):\($0)" } ?? file
@@ -252,6 +254,27 @@ private struct Checker {
         }
         if let node = fields.value("max_backoff") {
             policy.maxBackoff = try duration(node, "\(path).max_backoff", allowZero: true)
+        }
+        if let node = fields.value("jitter") {
+            let text = try scalarText(node, "\(path).jitter", expected: "none or full")
+            guard let j = RetryPolicy.Jitter(rawValue: text) else {
+                throw error("\(path).jitter", node, "must be none or full, got \(node.summary)")
+            }
+            policy.jitter = j
+        }
+        if let node = fields.value("retry_on") {
+            guard case .sequence(let items, _) = node else {
+                throw error("\(path).retry_on", node, "must be a list of error and/or timeout, got \(node.summary)")
+            }
+            var classes: Set<RetryPolicy.FailureClass> = []
+            for (i, item) in items.enumerated() {
+                let text = try scalarText(item, "\(path).retry_on[\(i)]", expected: "error or timeout")
+                guard let c = RetryPolicy.FailureClass(rawValue: text) else {
+                    throw error("\(path).retry_on[\(i)]", item, "must be error or timeout, got \(item.summary)")
+                }
+                classes.insert(c)
+            }
+            policy.retryOn = classes
         }
         if policy.maxBackoff < policy.initialBackoff {
             // Blame the field this section set; the other one came from the defaults.

@@ -11,12 +11,32 @@ public struct RetryPolicy: Sendable, Equatable {
     public var backoffRate: Double
     /// Upper bound for any single wait, in seconds (>= initialBackoff).
     public var maxBackoff: Double
+    /// `.full` waits a random time between 0 and the computed wait (Step Functions' `FULL` jitter), so
+    /// retries of many records do not fire together; `.none` waits exactly the computed time.
+    public var jitter: Jitter
+    /// Which failures are retried: function errors (`StepFailure.retryable` or any other thrown error),
+    /// timeouts, or both. A failure not listed is dead-lettered at once.
+    public var retryOn: Set<FailureClass>
 
-    public init(maxAttempts: Int = 3, initialBackoff: Double = 0.2, backoffRate: Double = 2.0, maxBackoff: Double = 10) {
+    /// Randomisation of the waits between attempts.
+    public enum Jitter: String, Sendable, CaseIterable { case none, full }
+    /// A kind of failure a policy may retry.
+    public enum FailureClass: String, Sendable, CaseIterable { case error, timeout }
+
+    public init(maxAttempts: Int = 3, initialBackoff: Double = 0.2, backoffRate: Double = 2.0, maxBackoff: Double = 10,
+                jitter: Jitter = .none, retryOn: Set<FailureClass> = [.error, .timeout]) {
         self.maxAttempts = maxAttempts
         self.initialBackoff = initialBackoff
         self.backoffRate = backoffRate
         self.maxBackoff = maxBackoff
+        self.jitter = jitter
+        self.retryOn = retryOn
+    }
+
+    /// The wait before `attempt` with the policy's jitter applied (`random` returns a value in 0...1).
+    public func wait(beforeAttempt attempt: Int, random: () -> Double = { Double.random(in: 0...1) }) -> Double? {
+        guard let d = delay(beforeAttempt: attempt) else { return nil }
+        return jitter == .full ? d * random() : d
     }
 
     /// The default policy: 3 attempts, 0.2 s, doubling, at most 10 s.

@@ -52,8 +52,10 @@ public struct StepProcessor: Sendable {
                 return deadLetter(record, .fatal, failure.message, attempts: attempt, correlationID: envelope.correlationID)
             } catch {
                 let message = (error as? StepFailure)?.message ?? String(describing: error)
-                guard attempt < policy.maxAttempts, let wait = policy.delay(beforeAttempt: attempt + 1) else {
-                    let kind: DeadLetterKind = error is InvocationTimeout ? .timeout : .retriesExhausted
+                let isTimeout = error is InvocationTimeout
+                let retried = policy.retryOn.contains(isTimeout ? .timeout : .error)
+                guard retried, attempt < policy.maxAttempts, let wait = policy.wait(beforeAttempt: attempt + 1) else {
+                    let kind: DeadLetterKind = isTimeout ? .timeout : .retriesExhausted
                     return deadLetter(record, kind, message, attempts: attempt, correlationID: envelope.correlationID)
                 }
                 Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")

@@ -26,6 +26,7 @@ commands:
   version      print versions
   deploy       generate docker-compose.yml / Kubernetes manifests: compose|kubernetes --chain FILE [--check]
   health       container health check: --file PATH [--max-age S] | --kafka
+  bench        benchmark against a librdkafka C relay and a Python relay: [--quick] [--update-benchmarks]
 
 common options: --brokers HOST:PORT[,...] (or CATENA_BROKERS), --chain FILE (or CATENA_CHAIN),
                 --kafka-property key=value (any librdkafka property; or CATENA_KAFKA_<KEY> variables)
@@ -51,6 +52,7 @@ let commands: [String: any Command.Type] = [
     "version": VersionCommand.self,
     "deploy": DeployCommand.self, "health": HealthCommand.self,
     "dlq": DLQCommand.self,
+    "bench": BenchCommand.self,
 ]
 
 guard let type = commands[command] else {

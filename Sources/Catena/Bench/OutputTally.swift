@@ -21,7 +21,8 @@ final class OutputTally: @unchecked Sendable {
         var totalUnique: Int { unique.reduce(0, +) }
     }
 
-    private let consumer: KafkaConsumer
+    /// Released in `stop()`, so its librdkafka handle is destroyed before the broker stops.
+    private var consumer: KafkaConsumer?
     private let phases: [Phase]
     private let latencyPhase: Int?
     private let condition = NSCondition()
@@ -32,7 +33,6 @@ final class OutputTally: @unchecked Sendable {
     private var arrivalLatencies: [Double] = []
     private let stopped = Atomic(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var errors: [String] = []
     private let started = Atomic(false)
 
     init(consumer: KafkaConsumer, phases: [Phase], latencyPhase: Int?) {
@@ -47,18 +47,22 @@ final class OutputTally: @unchecked Sendable {
     /// Starts the reading thread.
     func start() {
         started.store(true)
-        let thread = Thread { [self] in
+        guard let consumer else { return }
+        let stopped = self.stopped, finished = self.finished
+        let thread = Thread { [weak self, weak consumer] in
             while !stopped.load() {
-                let records = consumer.poll(maxRecords: 2000, timeoutMs: 100) { [self] message in
-                    condition.lock(); errors.append(message); condition.unlock()
+                guard let consumer else { break }
+                let records = consumer.poll(maxRecords: 2000, timeoutMs: 100) { message in
+                    Log.warn("bench", "reader: \(message)")
                 }
+                guard let self else { break }
                 if records.isEmpty { continue }
                 let now = Date()
                 let nowMs = now.timeIntervalSince1970 * 1000
-                condition.lock()
-                for r in records { account(r, nowMs: nowMs, now: now) }
-                condition.broadcast()
-                condition.unlock()
+                self.condition.lock()
+                for r in records { self.account(r, nowMs: nowMs, now: now) }
+                self.condition.broadcast()
+                self.condition.unlock()
             }
             finished.signal()
         }
@@ -110,6 +114,6 @@ final class OutputTally: @unchecked Sendable {
     func stop() {
         stopped.store(true)
         if started.load() { _ = finished.wait(timeout: .now() + 5) }
-        consumer.close()
+        consumer = nil
     }
 }

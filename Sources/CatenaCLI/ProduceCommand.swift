@@ -7,7 +7,8 @@ enum ProduceCommand: Command {
     usage: catena produce --chain FILE [--brokers HOST:PORT] [--key KEY] [--header name=value ...]
                           [--content-type TYPE] [--wait] [--timeout SECONDS] [VALUE ...]
     Each VALUE (or, without values, each non-empty line of standard input) becomes one record on the entry topic, bytes untouched.
-    Without --key the correlation ID is a new UUID. With --wait, prints one JSON line per record once it has
+    Without --key the correlation ID follows the entry rules: a ce_correlationid header, a structured CloudEvent's
+    correlationid or id, else a new UUID. The content-type header defaults to application/json. With --wait, prints one JSON line per record once it has
     completed (with the output) or been dead-lettered (with the error), and exits 1 if any failed or timed out.
     """
 

@@ -16,13 +16,16 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments` and the current environment plus `environment`; standard output
     /// and error go to `logPath`, standard input is /dev/null. `stopSignal` is what `stop(grace:)` sends first.
-    public init(name: String, executable: String, arguments: [String], environment: [String: String] = [:], logPath: String, stopSignal: Int32 = SIGTERM) throws {
+    /// `ownProcessGroup` puts the child in a process group of its own, so a Ctrl-C at the terminal (sent to the
+    /// whole foreground group) does not reach it: the parent stops it in its own order.
+    public init(name: String, executable: String, arguments: [String], environment: [String: String] = [:], logPath: String,
+                stopSignal: Int32 = SIGTERM, ownProcessGroup: Bool = false) throws {
         self.name = name
         self.logPath = logPath
         self.stopSignal = stopSignal
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        pid = try Self.spawn(executable, [executable] + arguments, env.map { "\($0.key)=\($0.value)" }, logPath: logPath)
+        pid = try Self.spawn(executable, [executable] + arguments, env.map { "\($0.key)=\($0.value)" }, logPath: logPath, ownProcessGroup: ownProcessGroup)
         let pid = self.pid, status = self.status, exited = self.exited
         let waiter = Thread {
             var raw: Int32 = 0
@@ -64,7 +67,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     // MARK: - posix_spawn
 
-    private static func spawn(_ path: String, _ argv: [String], _ envp: [String], logPath: String) throws -> pid_t {
+    private static func spawn(_ path: String, _ argv: [String], _ envp: [String], logPath: String, ownProcessGroup: Bool) throws -> pid_t {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -73,7 +76,12 @@ public final class ChildProcess: @unchecked Sendable {
         sigemptyset(&none)
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attr, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attr, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -85,7 +85,7 @@ public struct DevSession: Sendable {
                 return sum + (w.high - w.low)
             }
             if held > 0 {
-                throw CatenaError.configuration("\(chain.entryTopic) on \(brokers) already holds \(held) records from an earlier run; use a chain with another name (the `chain:` key) or a fresh broker")
+                throw CatenaError.configuration("\(chain.entryTopic) on \(brokers) is not empty (an earlier run's records); use a chain with another name (the `chain:` key) or a fresh broker")
             }
         }
         say("topics: \(chain.topics.map { "\($0.name)[\($0.partitions)]" }.joined(separator: ", "))\(created.isEmpty ? " (already there)" : "")")

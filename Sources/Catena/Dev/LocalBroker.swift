@@ -14,7 +14,8 @@ public final class LocalBroker: @unchecked Sendable {
         address = "127.0.0.1:\(port)"
         process = try ChildProcess(name: "tansu", executable: tansu,
                                    arguments: ["broker", "--listener-url", "tcp://\(address)", "--advertised-listener-url", "tcp://\(address)", "--storage-engine", "memory://tansu/"],
-                                   environment: ["RUST_LOG": "warn"], logPath: (logDirectory as NSString).appendingPathComponent("tansu.log"), stopSignal: SIGINT)
+                                   environment: ["RUST_LOG": "warn"], logPath: (logDirectory as NSString).appendingPathComponent("tansu.log"), stopSignal: SIGINT,
+                                   ownProcessGroup: true)  // outlives a terminal Ctrl-C until the workers have committed
         let deadline = Date().addingTimeInterval(20)
         while !LocalBroker.canConnect(port: port) {
             if !process.isRunning { throw CatenaError.failure("tansu exited at start; see \(process.logPath)") }

@@ -12,6 +12,14 @@ public struct DeliveryReport: Sendable, Equatable {
     /// it never reached the broker, so an open transaction is unaffected.
     public var refusedLocally: Bool = false
 
+    /// Whether Kafka refused this record for what it is (too large, invalid): sending it again cannot succeed,
+    /// so it is replaced (output -> dead letter -> stub). Any other failure (a timeout, a broker away) is
+    /// transient: the batch is processed again instead, and nothing is dead-lettered for it.
+    public var isPermanentRefusal: Bool {
+        // INVALID_MSG 2, INVALID_MSG_SIZE 4, MSG_SIZE_TOO_LARGE 10, RECORD_LIST_TOO_LARGE 18, INVALID_RECORD 87
+        !succeeded && (refusedLocally || [2, 4, 10, 18, 87].contains(errorCode))
+    }
+
     /// Whether the broker acknowledged the record.
     public var succeeded: Bool { errorCode == 0 }
 }

@@ -1,3 +1,14 @@
+/// A delivery failed for a reason that may pass (timeout, broker away): the batch must be processed again,
+/// not dead-lettered.
+struct TransientDeliveryFailure: Error, CustomStringConvertible {
+    var message: String
+    var code: Int32 = 0
+    /// The producer itself was fenced or lost its epoch (PRODUCER_FENCED 90, INVALID_PRODUCER_EPOCH 47): it will
+    /// keep failing, so only a fresh producer helps.
+    var producerIsBroken: Bool { [90, 47].contains(code) }
+    var description: String { "delivery failed, will be retried: \(message)" }
+}
+
 /// The records a batch of inputs turned into, in input order, and the offsets that finish the batch.
 struct BatchResult: Sendable {
     /// One record per input: its output, or its dead letter.
@@ -31,6 +42,9 @@ struct BatchResult: Sendable {
     /// truncation flag but without the value. Returns the indices replaced, which must be sent again.
     /// - Throws: when a stub itself was refused: it cannot be put anywhere, so the batch must not commit.
     mutating func replaceRefused(_ reports: [DeliveryReport], inputs: [ConsumedRecord], processor: StepProcessor) throws -> [Int] {
+        if let transient = reports.first(where: { !$0.succeeded && !$0.isPermanentRefusal }) {
+            throw TransientDeliveryFailure(message: transient.errorMessage, code: transient.errorCode)
+        }
         var replaced: [Int] = []
         for (i, report) in reports.enumerated() where !report.succeeded {
             if isOutput[i] {

@@ -22,6 +22,8 @@ public final class StepWorker: @unchecked Sendable {
     /// Longest a batch may run before the worker stops it early and polls again: a third of
     /// `max.poll.interval.ms` (300 s unless configured), so the group does not evict the worker.
     private let batchBudgetSeconds: Double
+    /// Batches in a row whose delivery failed transiently; after 5 the worker stops for a fresh producer.
+    private var consecutiveDeliveryFailures = 0
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
         self.processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
@@ -84,6 +86,11 @@ public final class StepWorker: @unchecked Sendable {
                 let batchStart = Date()
                 for record in polled {
                     outcomes.append(await processor.process(record))
+                    if let readyFile = options.readyFile, announcedReady, Date().timeIntervalSince(lastHeartbeat) >= 5 {
+                        // A long batch is work, not a hang: keep the heartbeat fresh between records.
+                        lastHeartbeat = Date()
+                        _ = FileManager.default.createFile(atPath: readyFile, contents: Data("busy \(Timestamp.rfc3339(Date()))\n".utf8))
+                    }
                     if stop.isRequested || Date().timeIntervalSince(batchStart) > batchBudgetSeconds { break }
                 }
                 let unprocessed = polled.dropFirst(outcomes.count)
@@ -91,7 +98,7 @@ public final class StepWorker: @unchecked Sendable {
                 var batch = BatchResult(records: records, outcomes: outcomes)
                 switch options.delivery {
                 case .atLeastOnce:
-                    try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io)
+                    guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
                     committed.merge(batch.nextOffsets) { max($0, $1) }
                 case .exactlyOnce:
                     guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
@@ -132,7 +139,27 @@ public final class StepWorker: @unchecked Sendable {
     // MARK: - At least once
 
     /// Produces the batch, waits for every acknowledgement, then commits the input offsets.
-    private func deliverThenCommit(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
+    /// - Returns: false when a delivery failed transiently: nothing is committed and the consumer is rewound
+    ///   to the committed offsets, so the batch is processed again.
+    private func deliverThenCommit(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
+        do {
+            try await deliverThenCommitOnce(&batch, records, producer: producer, consumer: consumer, io: io)
+            consecutiveDeliveryFailures = 0
+            return true
+        } catch let failure as TransientDeliveryFailure {
+            consecutiveDeliveryFailures += 1
+            if let fatal = producer.fatalError ?? (failure.producerIsBroken || consecutiveDeliveryFailures >= 5 ? failure.message : nil) {
+                // librdkafka will not produce with this producer again: stop without committing, so a restart
+                // (the container's restart policy, or whoever supervises the worker) continues with a fresh one.
+                throw CatenaError.failure("the producer cannot recover (\(fatal)); stopping without committing so a restart continues with a fresh producer")
+            }
+            Log.warn(component, "\(failure); rewinding to the committed offsets")
+            try await io.run { try consumer.rewindToCommitted() }
+            return false
+        }
+    }
+
+    private func deliverThenCommitOnce(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
         // Send everything; then resend only what Kafka refused, replaced (output -> dead letter -> stub).
         var pending = Array(batch.outgoing.indices)
         while !pending.isEmpty {
@@ -165,12 +192,16 @@ public final class StepWorker: @unchecked Sendable {
                     let sent = await producer.send(pending.map { batch.outgoing[$0] })
                     var reports = [DeliveryReport](repeating: DeliveryReport(errorCode: 0, errorMessage: "", partition: -1, offset: -1), count: batch.outgoing.count)
                     for (j, i) in pending.enumerated() { reports[i] = sent[j] }
-                    brokerRefused = sent.contains { !$0.succeeded && !$0.refusedLocally }
+                    brokerRefused = sent.contains { $0.isPermanentRefusal && !$0.refusedLocally }
                     pending = try batch.replaceRefused(reports, inputs: records, processor: processor)
                 }
                 if brokerRefused {
                     Log.warn(component, "the broker refused records; aborting and sending the batch again with them dead-lettered")
-                    try await io.run { () throws -> Void in try producer.abortTransaction() }
+                    try await io.run { () throws -> Void in
+                        do { try producer.abortTransaction() } catch {
+                            throw CatenaError.failure("abort_transaction failed, stopping so a fresh instance takes over: \(error)")
+                        }
+                    }
                     continue
                 }
                 let next = batch.nextOffsets
@@ -186,11 +217,23 @@ public final class StepWorker: @unchecked Sendable {
                 throw CatenaError.failure("transaction failed, stopping so a fresh instance takes over: \(error)")
             }
             Log.warn(component, "transaction aborted, batch will be processed again: \(error)")
-            try await io.run { () throws -> Void in
-                try? producer.abortTransaction()
-                try consumer.rewindToCommitted()
-            }
+            try await abortAndRewind(producer: producer, consumer: consumer, io: io)
             return false
+        } catch let failure as TransientDeliveryFailure {
+            Log.warn(component, "\(failure); aborting the transaction, batch will be processed again")
+            try await abortAndRewind(producer: producer, consumer: consumer, io: io)
+            return false
+        }
+    }
+
+    /// Aborts the open transaction and rewinds to the committed offsets. An abort that fails leaves the
+    /// producer unusable: stop, so a fresh instance (init_transactions) takes over, rather than jam.
+    private func abortAndRewind(producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        try await io.run { () throws -> Void in
+            do { try producer.abortTransaction() } catch {
+                throw CatenaError.failure("abort_transaction failed, stopping so a fresh instance takes over: \(error)")
+            }
+            try consumer.rewindToCommitted()
         }
     }
 

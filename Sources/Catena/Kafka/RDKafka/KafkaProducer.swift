@@ -65,6 +65,13 @@ public final class KafkaProducer: @unchecked Sendable {
         return await batch.wait()
     }
 
+    /// The producer's fatal error, if it has hit one (e.g. fenced): it cannot produce again and must be replaced.
+    public var fatalError: String? {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(handle, &errstr, errstr.count)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : errorText(errstr)
+    }
+
     /// Waits up to `timeoutMs` for every queued record to be delivered; returns false on timeout.
     @discardableResult
     public func flush(timeoutMs: Int32 = 10_000) -> Bool {

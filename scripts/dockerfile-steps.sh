@@ -192,7 +192,7 @@ if mode == "full":
             fail(f"/usr/local/bin/catena needs {lib}, which no package of the runtime stage provides")
     checked.append(f"shared libraries of the static-stdlib binary all provided: {', '.join(needed)}")
 else:
-    binary = os.environ.get("CATENA_BIN") or os.path.join(root, ".build/debug/catena")
+    binary = os.environ.get("CATENA_BIN") or next((b for b in (os.path.join(root, ".build/release/catena"), os.path.join(root, ".build/debug/catena")) if os.path.exists(b)), os.path.join(root, ".build/release/catena"))
     if not os.path.exists(binary):
         fail(f"no catena binary to validate the image layout with ({binary}); build first or set CATENA_BIN")
 run(f"{shlex.quote(binary)} validate --chain {shlex.quote(chain)}", root, "catena validate in the image layout")

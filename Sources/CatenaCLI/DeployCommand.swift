@@ -29,6 +29,9 @@ enum DeployCommand: Command {
         if let brokers = a.value("brokers") { options.kubernetesBrokers = brokers }
         let generator = DeployGenerator(chain: chain, options: options)
         try generator.check()
+        if !options.containerChainPath.hasPrefix("/app/examples/") {
+            FileHandle.standardError.write(Data("catena deploy \(target): warning: the image (deploy/Dockerfile) carries examples/ only; \(options.containerChainPath) must be added to it (COPY) or mounted\n".utf8))
+        }
 
         var files: [(path: String, text: String)]
         var stale: [String] = []  // generated files of an earlier run that would no longer be generated

@@ -156,7 +156,7 @@ public struct DevSession: Sendable {
             say("no status snapshot from the coordinator; see \(logDir)/coordinator.log")
             return 1
         }
-        print(summary(final, produced: produced, elapsed: elapsed))
+        print(summary(final, produced: produced, elapsed: elapsed, interrupted: stop.isRequested))
         let balanced = final.completed + final.failed == produced && final.started == produced
         if stop.isRequested {
             say("interrupted: stopped before every record had an outcome")
@@ -167,7 +167,7 @@ public struct DevSession: Sendable {
     }
 
     /// The end-of-run report.
-    func summary(_ s: StatusSnapshot, produced: Int, elapsed: Double) -> String {
+    func summary(_ s: StatusSnapshot, produced: Int, elapsed: Double, interrupted: Bool = false) -> String {
         func ms(_ v: Int64?) -> String { v.map { "\($0) ms" } ?? "-" }
         var lines = [
             "",
@@ -183,7 +183,7 @@ public struct DevSession: Sendable {
             lines.append("dead letters by step and reason:")
             for f in s.failures { lines.append("  \(String(f.count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.step) / \(f.kind): \(f.message)") }
         }
-        lines.append("check          completed + dead-lettered = \(s.completed + s.failed) of \(produced) produced: \(s.completed + s.failed == produced ? "OK" : "MISMATCH")")
+        lines.append("check          completed + dead-lettered = \(s.completed + s.failed) of \(produced) produced: \(s.completed + s.failed == produced ? "OK" : interrupted ? "INTERRUPTED before every record had an outcome" : "MISMATCH")")
         return lines.joined(separator: "\n")
     }
 

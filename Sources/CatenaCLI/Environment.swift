@@ -20,14 +20,7 @@ enum Environment {
 
     /// Extra librdkafka properties from `--kafka-property k=v` and `CATENA_KAFKA_<PROPERTY_WITH_UNDERSCORES>` variables.
     static func kafkaSettings(_ args: Arguments, clientID: String) throws -> KafkaSettings {
-        var extra: [String: String] = [:]
-        for (k, v) in variables where k.hasPrefix("CATENA_KAFKA_") {
-            extra[k.dropFirst("CATENA_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
-        }
-        for kv in args.all("kafka-property") {
-            guard let eq = kv.firstIndex(of: "=") else { throw CatenaError.configuration("--kafka-property: expected key=value, got \"\(kv)\"") }
-            extra[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
+        let extra = try KafkaSettings.extraProperties(environment: variables, arguments: args.all("kafka-property"))
         return KafkaSettings(brokers: brokers(args), extra: extra, clientID: clientID)
     }
 

@@ -68,11 +68,7 @@ public struct DevSession: Sendable {
             brokers = b.address
             say("started Tansu on \(brokers)")
         }
-        var extra: [String: String] = [:]
-        for kv in options.kafkaProperties {
-            guard let eq = kv.firstIndex(of: "=") else { throw CatenaError.configuration("--kafka-property: expected key=value, got \"\(kv)\"") }
-            extra[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
+        let extra = try KafkaSettings.extraProperties(environment: ProcessInfo.processInfo.environment, arguments: options.kafkaProperties)
         let settings = KafkaSettings(brokers: brokers, extra: extra, clientID: "catena-dev")
         let kafkaArguments = options.kafkaProperties.flatMap { ["--kafka-property", $0] }
         let created = try TopicProvisioner.ensureTopics(chain, settings: settings)

@@ -16,6 +16,21 @@ public struct KafkaSettings: Sendable, Equatable {
         self.clientID = clientID
     }
 
+    /// Extra librdkafka properties from `CATENA_KAFKA_<PROPERTY_WITH_UNDERSCORES>` environment variables, then
+    /// from `key=value` arguments (`--kafka-property`), which win.
+    /// - Throws: `CatenaError.configuration` for an argument without `=`.
+    public static func extraProperties(environment: [String: String], arguments: [String]) throws -> [String: String] {
+        var extra: [String: String] = [:]
+        for (k, v) in environment where k.hasPrefix("CATENA_KAFKA_") {
+            extra[k.dropFirst("CATENA_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
+        }
+        for kv in arguments {
+            guard let eq = kv.firstIndex(of: "=") else { throw CatenaError.configuration("--kafka-property: expected key=value, got \"\(kv)\"") }
+            extra[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        return extra
+    }
+
     /// Properties for any client: bootstrap servers, client id, then the extras.
     func properties(_ defaults: [String: String]) -> [String: String] {
         var p = defaults

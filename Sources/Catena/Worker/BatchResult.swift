@@ -41,12 +41,13 @@ struct BatchResult: Sendable {
     /// fit even as the original record plus error headers) by a stub with the coordinates, the error and a
     /// truncation flag but without the value. Returns the indices replaced, which must be sent again.
     /// - Throws: when a stub itself was refused: it cannot be put anywhere, so the batch must not commit.
-    mutating func replaceRefused(_ reports: [DeliveryReport], inputs: [ConsumedRecord], processor: StepProcessor) throws -> [Int] {
-        if let transient = reports.first(where: { !$0.succeeded && !$0.isPermanentRefusal }) {
+    /// `sent[j]` is the report for `outgoing[pending[j]]`.
+    mutating func replaceRefused(_ sent: [DeliveryReport], for pending: [Int], inputs: [ConsumedRecord], processor: StepProcessor) throws -> [Int] {
+        if let transient = sent.first(where: { !$0.succeeded && !$0.isPermanentRefusal }) {
             throw TransientDeliveryFailure(message: transient.errorMessage, code: transient.errorCode)
         }
         var replaced: [Int] = []
-        for (i, report) in reports.enumerated() where !report.succeeded {
+        for (i, report) in zip(pending, sent) where !report.succeeded {
             if isOutput[i] {
                 let id = IncomingEnvelope.correlationID(of: inputs[i])
                 let (record, _) = processor.deadLetterRecord(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id)

@@ -164,10 +164,7 @@ public final class StepWorker: @unchecked Sendable {
         var pending = Array(batch.outgoing.indices)
         while !pending.isEmpty {
             let sent = await producer.send(pending.map { batch.outgoing[$0] })
-            var reports = [DeliveryReport?](repeating: nil, count: batch.outgoing.count)
-            for (j, i) in pending.enumerated() { reports[i] = sent[j] }
-            let full = reports.map { $0 ?? DeliveryReport(errorCode: 0, errorMessage: "", partition: -1, offset: -1) }
-            pending = try batch.replaceRefused(full, inputs: records, processor: processor)
+            pending = try batch.replaceRefused(sent, for: pending, inputs: records, processor: processor)
         }
         let next = batch.nextOffsets
         try await io.run { try consumer.commit(next, synchronously: false) }
@@ -190,18 +187,12 @@ public final class StepWorker: @unchecked Sendable {
                 var brokerRefused = false
                 while !pending.isEmpty && !brokerRefused {
                     let sent = await producer.send(pending.map { batch.outgoing[$0] })
-                    var reports = [DeliveryReport](repeating: DeliveryReport(errorCode: 0, errorMessage: "", partition: -1, offset: -1), count: batch.outgoing.count)
-                    for (j, i) in pending.enumerated() { reports[i] = sent[j] }
                     brokerRefused = sent.contains { $0.isPermanentRefusal && !$0.refusedLocally }
-                    pending = try batch.replaceRefused(reports, inputs: records, processor: processor)
+                    pending = try batch.replaceRefused(sent, for: pending, inputs: records, processor: processor)
                 }
                 if brokerRefused {
                     Log.warn(component, "the broker refused records; aborting and sending the batch again with them dead-lettered")
-                    try await io.run { () throws -> Void in
-                        do { try producer.abortTransaction() } catch {
-                            throw CatenaError.failure("abort_transaction failed, stopping so a fresh instance takes over: \(error)")
-                        }
-                    }
+                    try await io.run { try Self.abort(producer) }
                     continue
                 }
                 let next = batch.nextOffsets
@@ -229,11 +220,16 @@ public final class StepWorker: @unchecked Sendable {
     /// Aborts the open transaction and rewinds to the committed offsets. An abort that fails leaves the
     /// producer unusable: stop, so a fresh instance (init_transactions) takes over, rather than jam.
     private func abortAndRewind(producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
-        try await io.run { () throws -> Void in
-            do { try producer.abortTransaction() } catch {
-                throw CatenaError.failure("abort_transaction failed, stopping so a fresh instance takes over: \(error)")
-            }
+        try await io.run {
+            try Self.abort(producer)
             try consumer.rewindToCommitted()
+        }
+    }
+
+    /// Aborts the open transaction; an abort that fails leaves the producer unusable, so the worker stops.
+    private static func abort(_ producer: KafkaProducer) throws {
+        do { try producer.abortTransaction() } catch {
+            throw CatenaError.failure("abort_transaction failed, stopping so a fresh instance takes over: \(error)")
         }
     }
 

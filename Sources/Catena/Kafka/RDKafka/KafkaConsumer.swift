@@ -44,26 +44,21 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Joins the consumer group and follows `topics`.
     public func subscribe(_ topics: [String]) throws {
-        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
-        let err = rd_kafka_subscribe(handle, list)
+        let list = PartitionList(topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), nil) })
+        let err = list.withPointer { rd_kafka_subscribe(handle, $0) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "subscribe \(topics)") }
     }
 
     /// Reads exactly these partitions from `start`, without a consumer group.
     public func assign(_ partitions: [TopicPartition], from start: [TopicPartition: StartOffset]) throws {
-        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for tp in partitions {
-            let element = rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!
+        let list = PartitionList(partitions.map { tp -> (TopicPartition, Int64?) in
             switch start[tp] ?? .beginning {
-            case .beginning: element.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
-            case .end: element.pointee.offset = Int64(RD_KAFKA_OFFSET_END)
-            case .offset(let o): element.pointee.offset = o
+            case .beginning: return (tp, Int64(RD_KAFKA_OFFSET_BEGINNING))
+            case .end: return (tp, Int64(RD_KAFKA_OFFSET_END))
+            case .offset(let o): return (tp, o)
             }
-        }
-        let err = rd_kafka_assign(handle, list)
+        })
+        let err = list.withPointer { rd_kafka_assign(handle, $0) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "assign") }
     }
 
@@ -92,12 +87,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Commits `offsets` (the next offset to read, i.e. last processed + 1) for the group.
     public func commit(_ offsets: [TopicPartition: Int64], synchronously: Bool) throws {
         guard !offsets.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (tp, offset) in offsets {
-            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset
-        }
-        let err = rd_kafka_commit(handle, list, synchronously ? 0 : 1)
+        let err = PartitionList(offsets).withPointer { rd_kafka_commit(handle, $0, synchronously ? 0 : 1) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw CatenaError.rdkafka(err, "commit")
         }

@@ -42,14 +42,10 @@ extension KafkaProducer {
     /// metadata so a zombie from an older group generation is fenced.
     public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], consumer: KafkaConsumer, timeoutMs: Int32 = 30_000) throws(TransactionError) {
         guard !offsets.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (tp, offset) in offsets {
-            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset
-        }
+        let list = PartitionList(offsets)
         let metadata = consumer.groupMetadata()
         defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
-        try check(rd_kafka_send_offsets_to_transaction(rawHandle, list, metadata, timeoutMs), "send_offsets_to_transaction")
+        try check(list.withPointer { rd_kafka_send_offsets_to_transaction(rawHandle, $0, metadata, timeoutMs) }, "send_offsets_to_transaction")
     }
 
     public func commitTransaction(timeoutMs: Int32 = 30_000) throws(TransactionError) {
@@ -76,26 +72,14 @@ extension KafkaConsumer {
     public func rewindToCommitted(timeoutMs: Int32 = 10_000) throws {
         let assigned = assignment()
         guard !assigned.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(assigned.count))!
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for tp in assigned { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
-        let err = rd_kafka_committed(rawHandle, list, timeoutMs)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw CatenaError.rdkafka(err, "committed offsets") }
-        for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset < 0 {
-            list.pointee.elems[i].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
-        }
-        if let error = rd_kafka_seek_partitions(rawHandle, list, timeoutMs) {
-            throw CatenaError.consuming(error, "seek to committed offsets")
-        }
+        let committed = try committedOffsets(assigned, timeoutMs: timeoutMs)
+        try seek(Dictionary(uniqueKeysWithValues: assigned.map { ($0, committed[$0] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)) }), timeoutMs: timeoutMs)
     }
 
     /// Moves the given partitions to the given offsets (the next record to read).
     public func seek(_ offsets: [TopicPartition: Int64], timeoutMs: Int32 = 10_000) throws {
         guard !offsets.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (tp, offset) in offsets { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)!.pointee.offset = offset }
-        if let error = rd_kafka_seek_partitions(rawHandle, list, timeoutMs) {
+        if let error = PartitionList(offsets).withPointer({ rd_kafka_seek_partitions(rawHandle, $0, timeoutMs) }) {
             throw CatenaError.consuming(error, "seek")
         }
     }

@@ -17,7 +17,7 @@ public struct StepProcessor: Sendable {
     public let workerID: String
     private let destination: String
     /// Sleeps between attempts; replaceable in tests.
-    private let sleep: @Sendable (Double) async -> Void
+    let sleep: @Sendable (Double) async -> Void
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, workerID: String,
                 sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(s * 1_000_000_000)) }) {
@@ -31,38 +31,64 @@ public struct StepProcessor: Sendable {
 
     /// Processes `record` to its outcome. Never throws: every failure becomes a dead letter.
     public func process(_ record: ConsumedRecord) async -> StepOutcome {
+        await process(batch: [record], shouldStop: { false })[0]
+    }
+
+    /// Where to pick a record up again after an invocation timed out and the policy allows another attempt.
+    struct Resumption: Sendable {
+        var attempt: Int
+        var wait: Double
+    }
+
+    /// Runs `record` inside a batch run: decodes it, invokes the function (announcing each attempt to `run`,
+    /// whose watchdog times it out), retries in place per the step's policy, and builds the outcome.
+    /// - Returns: nil when the run was abandoned (an attempt timed out): the worker decides what happens next.
+    func process(_ record: ConsumedRecord, resuming resumption: Resumption?, in run: BatchRun) async -> StepOutcome? {
         let envelope: IncomingEnvelope
         do { envelope = try IncomingEnvelope.decode(record) } catch {
             return deadLetter(record, .undecodable, error.message, attempts: 0, correlationID: IncomingEnvelope.correlationID(of: record))
         }
-        let policy = step.retry
-        var attempt = 1
+        var attempt = resumption?.attempt ?? 1
+        if let wait = resumption?.wait, wait > 0 { await sleep(wait) }
         while true {
             let context = StepContext(correlationID: envelope.correlationID, chain: chain.name, step: step.name, attempt: attempt, headers: envelope.headers)
-            let function = self.function
-            let payload = envelope.payload
+            let failure: any Error
+            run.begin(attempt: attempt)
             do {
-                let output = try await TimedInvocation.run(seconds: step.timeoutSeconds) {
-                    try await function.run(payload, context: context)
-                }
-                let attributes = CloudEventHeaders.output(chain: chain.name, step: step.name, correlationID: envelope.correlationID,
-                                                          attempt: attempt, contentType: function.outputContentType ?? envelope.contentType)
-                return .output(OutgoingRecord(topic: destination, key: envelope.key, value: output, headers: attributes.applied(to: envelope.headers) + [KafkaHeader(HeaderNames.worker, text: workerID)]))
-            } catch let failure as StepFailure where failure.kind == .fatal {
-                return deadLetter(record, .fatal, failure.message, attempts: attempt, correlationID: envelope.correlationID)
+                let output = try await function.run(envelope.payload, context: context)
+                guard run.end() else { return nil }
+                return .output(outputRecord(envelope, output, attempt: attempt))
             } catch {
-                let message = (error as? StepFailure)?.message ?? String(describing: error)
-                let isTimeout = error is InvocationTimeout
-                let retried = policy.retryOn.contains(isTimeout ? .timeout : .error)
-                guard retried, attempt < policy.maxAttempts, let wait = policy.wait(beforeAttempt: attempt + 1) else {
-                    let kind: DeadLetterKind = isTimeout ? .timeout : .retriesExhausted
-                    return deadLetter(record, kind, message, attempts: attempt, correlationID: envelope.correlationID)
-                }
-                Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
-                await sleep(wait)
-                attempt += 1
+                guard run.end() else { return nil }
+                failure = error
             }
+            if let stepFailure = failure as? StepFailure, stepFailure.kind == .fatal {
+                return deadLetter(record, .fatal, stepFailure.message, attempts: attempt, correlationID: envelope.correlationID)
+            }
+            let message = (failure as? StepFailure)?.message ?? String(describing: failure)
+            guard let wait = retryWait(after: .error, attempt: attempt) else {
+                return deadLetter(record, .retriesExhausted, message, attempts: attempt, correlationID: envelope.correlationID)
+            }
+            Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
+            await sleep(wait)
+            attempt += 1
         }
+    }
+
+    /// The wait before the next attempt after attempt `attempt` failed with `failure`, or nil when the policy
+    /// gives up (that class of failure is not retried, or the attempts are used up).
+    func retryWait(after failure: RetryPolicy.FailureClass, attempt: Int) -> Double? {
+        let policy = step.retry
+        guard policy.retryOn.contains(failure), attempt < policy.maxAttempts else { return nil }
+        return policy.wait(beforeAttempt: attempt + 1)
+    }
+
+    /// The record that carries `output` to the next step.
+    private func outputRecord(_ envelope: IncomingEnvelope, _ output: [UInt8], attempt: Int) -> OutgoingRecord {
+        let attributes = CloudEventHeaders.output(chain: chain.name, step: step.name, correlationID: envelope.correlationID,
+                                                  attempt: attempt, contentType: function.outputContentType ?? envelope.contentType)
+        return OutgoingRecord(topic: destination, key: envelope.key, value: output,
+                              headers: attributes.applied(to: envelope.headers) + [KafkaHeader(HeaderNames.worker, text: workerID)])
     }
 
     /// The dead letter for `record`.

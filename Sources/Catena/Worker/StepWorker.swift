@@ -81,18 +81,18 @@ public final class StepWorker: @unchecked Sendable {
                 if polled.isEmpty { continue }
                 // Stop a batch early when it runs long, so the worker polls again well within
                 // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
-                var outcomes: [StepOutcome] = []
-                outcomes.reserveCapacity(polled.count)
-                let batchStart = Date()
-                for record in polled {
-                    outcomes.append(await processor.process(record))
+                let cutAt = Date().addingTimeInterval(batchBudgetSeconds)
+                var keepAlive = KeepAlive()
+                let outcomes = await processor.process(batch: polled, shouldStop: { stop.isRequested || Date() > cutAt }) {
+                    // A call is running long: keep serving the group (partitions paused) so it is not evicted.
+                    await keepAlive.poll(consumer, io: io, component: component)
                     if let readyFile = options.readyFile, announcedReady, Date().timeIntervalSince(lastHeartbeat) >= 5 {
-                        // A long batch is work, not a hang: keep the heartbeat fresh between records.
+                        // A long batch is work, not a hang: keep the heartbeat fresh.
                         lastHeartbeat = Date()
                         _ = FileManager.default.createFile(atPath: readyFile, contents: Data("busy \(Timestamp.rfc3339(Date()))\n".utf8))
                     }
-                    if stop.isRequested || Date().timeIntervalSince(batchStart) > batchBudgetSeconds { break }
                 }
+                await keepAlive.resume(consumer, io: io)
                 let unprocessed = polled.dropFirst(outcomes.count)
                 let records = Array(polled.prefix(outcomes.count))
                 var batch = BatchResult(records: records, outcomes: outcomes)

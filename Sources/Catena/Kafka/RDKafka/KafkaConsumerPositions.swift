@@ -19,3 +19,18 @@ extension KafkaConsumer {
         return list.offsets
     }
 }
+
+extension KafkaConsumer {
+    /// Stops fetching `partitions` (the group membership and the assignment stay). Errors for partitions no
+    /// longer assigned are ignored.
+    public func pause(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        _ = PartitionList(partitions).withPointer { rd_kafka_pause_partitions(rawHandle, $0) }
+    }
+
+    /// Fetches `partitions` again from the consumer's position. Errors for partitions no longer assigned are ignored.
+    public func resume(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        _ = PartitionList(partitions).withPointer { rd_kafka_resume_partitions(rawHandle, $0) }
+    }
+}

@@ -18,14 +18,16 @@ struct ReplayTests {
         let chain = try await TestChain.make(yaml: """
             chain: \(IntegrationEnvironment.uniqueName("replay"))
             partitions: 2
+            max_redrives: 3
             steps:
               - name: first
                 function: builtin.reject
             """)
         defer { chain.signalStop() }
         let d = chain.definition
-        let parkedTopic = RedrivePlan.parkedTopic(of: d)
+        let parkedTopic = d.parkedTopic
         try await chain.startAllWorkers()
+        _ = try chain.startCoordinator()
         let key = Array("loop-1".utf8), value = Array(#"{"msg":"poison"}"#.utf8)
         let userHeaders = [KafkaHeader("x-tenant", text: "a"), KafkaHeader("x-bin", [0, 255])]
         _ = try await TestProducer.send([OutgoingRecord(topic: d.entryTopic, key: key, value: value, headers: userHeaders)])
@@ -73,14 +75,28 @@ struct ReplayTests {
         #expect(parked.count == 2, "hops 4 and 5 parked")
         for (copied, p) in parked {
             #expect(p.key == copied.key && p.value == copied.value)
-            #expect(Array(p.headers.dropLast()) == copied.headers, "headers kept byte-for-byte, in order")
-            #expect(p.headers.last?.name == "catena_parked_reason" && p.headers.last?.text?.contains("max_redrives 3") == true, "\(p.headers.last?.text ?? "-")")
+            #expect(Array(p.headers.dropLast(2)) == copied.headers, "headers kept byte-for-byte, in order")
+            #expect(Array(p.headers.suffix(2).map(\.name)) == [HeaderNames.parkedStep, HeaderNames.parkedReason])
+            #expect(p.header(HeaderNames.parkedStep) == "first")
+            #expect(p.header(HeaderNames.parkedReason)?.contains("reached max_redrives 3") == true, "\(p.header(HeaderNames.parkedReason) ?? "-")")
         }
 
         // The worker committed past the parked records, and nothing new reached the DLQ.
         try await ConsumerLag.waitForZero(group: d.consumerGroup(of: "first"), topic: d.entryTopic, seconds: 30)
         let dlqEnd = try await RedriveTests.recordCount(d.deadLetterTopic)
         #expect(dlqEndBeforeParking != nil && dlqEnd == dlqEndBeforeParking, "no dead letter after the limit: \(dlqEnd) vs \(dlqEndBeforeParking ?? -1)")
+
+        // The coordinator: 6 entries (the record and 5 copies), each failed: 4 dead letters and 2 parked; none in flight.
+        let status = try await BlockingQueue(label: "test.status").run { try StatusReader(chain: d, settings: IntegrationEnvironment.settings) }
+        var final: StatusSnapshot?
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let s = await status.next(timeoutSeconds: 2) { final = s }
+            if let s = final, s.started == 6, s.inFlight == 0, s.failed == 6 { break }
+        }
+        let s = try #require(final)
+        #expect(s.started == 6 && s.failed == 6 && s.inFlight == 0 && s.unmatchedOutcomes == 0, "\(s)")
+        #expect(s.failures.first { $0.kind == "parked" }?.count == 2 && s.failures.first { $0.kind == "fatal" }?.count == 4, "\(s.failures)")
         #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 }

@@ -6,6 +6,8 @@ public enum StepOutcome: Sendable {
     case output(OutgoingRecord)
     /// The record could not be processed: this dead letter goes to the DLQ.
     case deadLetter(OutgoingRecord, DeadLetter)
+    /// A dead letter sent back too often (`ReplayGuard`): this record goes to `<chain>.dlq.parked`; the step did not run.
+    case parked(OutgoingRecord)
 }
 
 /// Processes one record of one step: decodes the envelope, runs the function with the step's timeout and
@@ -16,6 +18,7 @@ public struct StepProcessor: Sendable {
     public let function: any CatenaFunction
     public let workerID: String
     private let destination: String
+    private let replayGuard: ReplayGuard
     /// Sleeps between attempts; replaceable in tests.
     private let sleep: @Sendable (Double) async -> Void
 
@@ -26,11 +29,21 @@ public struct StepProcessor: Sendable {
         self.function = function
         self.workerID = workerID
         self.destination = chain.destinationTopic(after: step.name) ?? chain.outputTopic
+        self.replayGuard = ReplayGuard(chain: chain, step: step.name)
         self.sleep = sleep
     }
 
-    /// Processes `record` to its outcome. Never throws: every failure becomes a dead letter.
-    public func process(_ record: ConsumedRecord) async -> StepOutcome {
+    /// Processes `record` to its outcome. Never throws: every failure becomes a dead letter. A dead letter
+    /// sent back with its headers is a replay (`ReplayGuard`): counted, or parked past the chain's limit.
+    public func process(_ incoming: ConsumedRecord) async -> StepOutcome {
+        let record: ConsumedRecord
+        switch replayGuard.decide(incoming) {
+        case .process: record = incoming
+        case .replay(let replayed, _): record = replayed
+        case .park(let parked, let reason):
+            Log.warn("worker", "\(step.name): parked \(incoming.topic)[\(incoming.partition)]@\(incoming.offset) on \(parked.topic): \(reason)")
+            return .parked(parked)
+        }
         let envelope: IncomingEnvelope
         do { envelope = try IncomingEnvelope.decode(record) } catch {
             return deadLetter(record, .undecodable, error.message, attempts: 0, correlationID: IncomingEnvelope.correlationID(of: record))

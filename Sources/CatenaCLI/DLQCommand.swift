@@ -17,9 +17,11 @@ enum DLQCommand: Command {
              with the same key and value, their headers minus catena_error_*/catena_origin_*, and catena_redrive_count + 1.
              Filters: --step and --kind (repeatable), --since/--until (RFC 3339, on catena_error_time; since inclusive,
              until exclusive), --correlation-id. Each dead letter is considered once per run (the DLQ is read up to the
-             end offsets fixed at start). One whose catena_redrive_count reached --max-redrives (default 3) is parked
-             on <chain>.dlq.parked instead; stubs (catena_error_truncated=true) are refused. --dry-run sends nothing;
-             --rate caps records per second.
+             end offsets fixed at start). One whose catena_redrive_count reached --max-redrives (default: the chain's
+             max_redrives, 3 unless set) is parked on <chain>.dlq.parked instead; stubs (catena_error_truncated=true) are
+             refused. --dry-run sends nothing; --rate caps records per second. (A dead letter copied back to a step by
+             hand, headers and all, is counted by the worker in the same catena_redrive_count and parked past the same
+             max_redrives.)
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
@@ -126,7 +128,7 @@ enum DLQCommand: Command {
                                       correlationID: a.value("correlation-id"))
         let rate = try a.double("rate", minimum: 0)
         if rate == 0 { throw CatenaError.configuration("--rate: must be greater than 0") }
-        let plan = RedrivePlan(chain: chain, filter: filter, maxRedrives: try a.int("max-redrives", minimum: 0) ?? 3)
+        let plan = RedrivePlan(chain: chain, filter: filter, maxRedrives: try a.int("max-redrives", minimum: 0))
         let dryRun = a.flag("dry-run")
         let outcome = try await Redriver(plan: plan, settings: settings, dryRun: dryRun, rate: rate).run { line in print(line) }
         print("\(dryRun ? "dry run (nothing sent): " : "")\(outcome.line)")

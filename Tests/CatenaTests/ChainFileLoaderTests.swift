@@ -52,6 +52,7 @@ private let flightsYAML = """
     partitions: 3
     replication: 2
     execution_timeout: 2m
+    max_redrives: 5
     defaults:
       timeout: 30
       retry:
@@ -87,6 +88,7 @@ private let flightsJSON = """
       "partitions": 3,
       "replication": 2,
       "execution_timeout": "2m",
+      "max_redrives": 5,
       "defaults": {
         "timeout": 30,
         "retry": {"max_attempts": 4, "initial_backoff": "200ms", "backoff_rate": 3, "max_backoff": 10}
@@ -127,7 +129,7 @@ private func expectedFlights(baseDirectory: String) -> ChainDefinition {
                            retry: RetryPolicy(maxAttempts: 4, initialBackoff: 0.2, backoffRate: 3, maxBackoff: 10),
                            timeoutSeconds: 1.5),
         ],
-        partitions: 3, replicationFactor: 2, executionTimeoutSeconds: 120, baseDirectory: baseDirectory)
+        partitions: 3, replicationFactor: 2, executionTimeoutSeconds: 120, maxRedrives: 5, baseDirectory: baseDirectory)
 }
 
 struct ChainFileLoaderTests {
@@ -156,6 +158,9 @@ struct ChainFileLoaderTests {
         #expect(chain.partitions == 6)
         #expect(chain.replicationFactor == 1)
         #expect(chain.executionTimeoutSeconds == 0)
+        #expect(chain.maxRedrives == 3)
+        #expect(chain.parkedTopic == "tiny.dlq.parked")
+        #expect(chain.topics.map(\.name) == ["tiny.only", "tiny.output", "tiny.dlq", "tiny.dlq.parked", "tiny.status"])
         #expect(chain.steps[0].retry == .standard)
         #expect(chain.steps[0].timeoutSeconds == 30)
     }
@@ -282,7 +287,7 @@ struct ChainFileLoaderTests {
     static let refusals: [Refusal] = [
         // Unknown keys at every level.
         Refusal(label: "unknown top-level key", text: "chain: c\nretires: 3\nsteps: [{name: a, function: f}]\n",
-                expected: ["bad.yaml:2: unknown key \"retires\" (known: chain, partitions, replication, execution_timeout, defaults, steps)"]),
+                expected: ["bad.yaml:2: unknown key \"retires\" (known: chain, partitions, replication, execution_timeout, max_redrives, defaults, steps)"]),
         Refusal(label: "unknown step key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retires: 2\n",
                 expected: ["bad.yaml:5: steps[0]: unknown key \"retires\" (known: name, function, timeout, retry, params)"]),
         Refusal(label: "unknown retry key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retry:\n      max_attempt: 2\n",
@@ -344,6 +349,10 @@ struct ChainFileLoaderTests {
                 expected: ["replication: must be an integer from 1 to 32767, got \"-1\""]),
         Refusal(label: "negative execution timeout", text: "chain: c\nexecution_timeout: -5\nsteps: [{name: a, function: f}]\n",
                 expected: ["execution_timeout: must be >= 0 seconds, got \"-5\""]),
+        Refusal(label: "negative max_redrives", text: "chain: c\nmax_redrives: -1\nsteps: [{name: a, function: f}]\n",
+                expected: ["bad.yaml:2: max_redrives: must be an integer from 0 to 1000000, got \"-1\""]),
+        Refusal(label: "fractional max_redrives", text: "chain: c\nmax_redrives: 2.5\nsteps: [{name: a, function: f}]\n",
+                expected: ["max_redrives: must be an integer from 0 to 1000000, got \"2.5\""]),
         Refusal(label: "zero step timeout", text: "chain: c\nsteps: [{name: a, function: f, timeout: 0}]\n",
                 expected: ["steps[0].timeout: must be > 0 seconds, got \"0\""]),
         Refusal(label: "zero default timeout", text: "chain: c\ndefaults: {timeout: 0ms}\nsteps: [{name: a, function: f}]\n",

@@ -71,6 +71,17 @@ struct RedrivePlanTests {
         guard case .park = RedrivePlan(chain: Self.chain, maxRedrives: 0).decide(Self.letter()) else { Issue.record("max 0 parks everything"); return }
     }
 
+    @Test func withoutAnExplicitLimitTheChainsMaxRedrivesApplies() {
+        #expect(RedrivePlan(chain: Self.chain).maxRedrives == 3, "the chain's default")
+        var strict = Self.chain
+        strict.maxRedrives = 1
+        let plan = RedrivePlan(chain: strict)
+        #expect(plan.maxRedrives == 1)
+        guard case .redrive = plan.decide(Self.letter()) else { Issue.record("count 0 < 1 is redriven"); return }
+        guard case .park = plan.decide(Self.letter(headers: [KafkaHeader("catena_redrive_count", text: "1")])) else { Issue.record("count 1 reached the chain's limit 1"); return }
+        #expect(RedrivePlan(chain: strict, maxRedrives: 4).maxRedrives == 4, "--max-redrives overrides the chain")
+    }
+
     @Test func stubsUnknownStepsAndForeignRecordsAreRefused() {
         let original = ConsumedRecord(topic: "orders.parse", partition: 0, offset: 1, timestampMs: 1, key: Array("k".utf8), value: Array("v".utf8), headers: [])
         let full = DeadLetter(step: "parse", kind: .outputRejected, message: "too big", attempts: 1, correlationID: "k", workerID: "h:1")

@@ -4,6 +4,7 @@
 /// - `<chain>.<step>`: the input topic of each step; the first step's is the chain's entry topic;
 /// - `<chain>.output`: results of the last step (completed executions);
 /// - `<chain>.dlq`: dead letters from any step;
+/// - `<chain>.dlq.parked`: dead letters sent back more than `maxRedrives` times, parked instead of looping;
 /// - `<chain>.status`: the coordinator's status snapshots (one partition).
 /// The step names `output`, `dlq` and `status` are therefore reserved.
 public struct ChainDefinition: Sendable, Equatable {
@@ -17,16 +18,20 @@ public struct ChainDefinition: Sendable, Equatable {
     public var replicationFactor: Int
     /// Seconds after which an execution without an outcome is reported as timed out (0 = never).
     public var executionTimeoutSeconds: Double
+    /// How often a dead letter may go back to a step (`catena dlq redrive`, or copied back by hand with its
+    /// headers) before it is parked on `<chain>.dlq.parked` instead (`max_redrives`, default 3).
+    public var maxRedrives: Int
     /// Directory of the chain file; relative paths in step parameters are resolved against it.
     public var baseDirectory: String
 
     public init(name: String, steps: [StepDefinition], partitions: Int = 6, replicationFactor: Int = 1,
-                executionTimeoutSeconds: Double = 0, baseDirectory: String = ".") {
+                executionTimeoutSeconds: Double = 0, maxRedrives: Int = 3, baseDirectory: String = ".") {
         self.name = name
         self.steps = steps
         self.partitions = partitions
         self.replicationFactor = replicationFactor
         self.executionTimeoutSeconds = executionTimeoutSeconds
+        self.maxRedrives = maxRedrives
         self.baseDirectory = baseDirectory
     }
 
@@ -41,6 +46,8 @@ public struct ChainDefinition: Sendable, Equatable {
     public var outputTopic: String { "\(name).output" }
     /// The dead-letter topic.
     public var deadLetterTopic: String { "\(name).dlq" }
+    /// Where dead letters go once they have been sent back `maxRedrives` times.
+    public var parkedTopic: String { "\(name).dlq.parked" }
     /// The coordinator's status topic.
     public var statusTopic: String { "\(name).status" }
     /// Consumer group of the workers of `step`.
@@ -59,7 +66,8 @@ public struct ChainDefinition: Sendable, Equatable {
 
     /// Every topic the chain uses, with its partition count.
     public var topics: [(name: String, partitions: Int)] {
-        steps.map { (inputTopic(of: $0.name), partitions) } + [(outputTopic, partitions), (deadLetterTopic, partitions), (statusTopic, 1)]
+        steps.map { (inputTopic(of: $0.name), partitions) }
+            + [(outputTopic, partitions), (deadLetterTopic, partitions), (parkedTopic, partitions), (statusTopic, 1)]
     }
 
     /// `path` resolved against the chain file's directory when it is relative.

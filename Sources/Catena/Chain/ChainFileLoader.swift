@@ -8,6 +8,7 @@ import Foundation
 /// partitions: 6             # optional, default 6, integer 1...10000
 /// replication: 1            # optional, default 1, integer >= 1
 /// execution_timeout: 300    # optional duration, default 0 (= never), >= 0
+/// max_redrives: 3           # optional, default 3, integer >= 0: dead letters sent back more often are parked
 /// defaults:                 # optional; applied to every step unless the step overrides
 ///   timeout: 30             # duration > 0 (default 30 s)
 ///   retry:                  # each field optional; missing ones come from RetryPolicy.standard
@@ -105,7 +106,7 @@ public enum ChainFileLoader {
 private struct Checker {
     let file: String
 
-    static let chainKeys = ["chain", "partitions", "replication", "execution_timeout", "defaults", "steps"]
+    static let chainKeys = ["chain", "partitions", "replication", "execution_timeout", "max_redrives", "defaults", "steps"]
     static let defaultsKeys = ["timeout", "retry"]
     static let stepKeys = ["name", "function", "timeout", "retry", "params"]
     static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on"]
@@ -152,6 +153,7 @@ private struct Checker {
         if let node = top.value("execution_timeout") {
             chain.executionTimeoutSeconds = try duration(node, "execution_timeout", allowZero: true)
         }
+        if let node = top.value("max_redrives") { chain.maxRedrives = try integer(node, "max_redrives", minimum: 0, maximum: 1_000_000) }
         return chain
     }
 

@@ -1,9 +1,11 @@
 import Foundation
 
 /// Follows every execution of a chain from its entry record to `<chain>.output` (completed) or
-/// `<chain>.dlq` (failed), and publishes status snapshots to `<chain>.status`.
+/// `<chain>.dlq` (failed), and publishes status snapshots to `<chain>.status`. A dead letter copied back to
+/// the entry topic past the redrive limit is parked by the entry step's worker on `<chain>.dlq.parked`
+/// instead of producing an outcome: that parked record is its outcome (failed, kind `parked`).
 ///
-/// It reads the entry, output and dead-letter topics from the beginning without a consumer group, so a
+/// It reads the entry, output, dead-letter and parked topics from the beginning without a consumer group, so a
 /// restarted coordinator rebuilds its state by replay and converges to the same counts.
 public final class Coordinator: @unchecked Sendable {
     private let chain: ChainDefinition
@@ -25,7 +27,7 @@ public final class Coordinator: @unchecked Sendable {
         guard await TopicProvisioner.prepare(chain, settings: settings, io: io, stop: stop, component: "coordinator") else { return }
         let counts = try await io.run { try TopicProvisioner.awaitTopics(chain, settings: settings) }
         let consumer = try KafkaConsumer(settings: settings, groupID: nil)
-        let followed = [chain.entryTopic, chain.outputTopic, chain.deadLetterTopic]
+        let followed = [chain.entryTopic, chain.outputTopic, chain.deadLetterTopic, chain.parkedTopic]
         let partitions = followed.flatMap { t in (0..<Int32(counts[t] ?? 1)).map { TopicPartition(t, $0) } }
         try consumer.assign(partitions, from: [:])
         let producer = try KafkaProducer(settings: settings)
@@ -63,6 +65,12 @@ public final class Coordinator: @unchecked Sendable {
             let id = r.header(HeaderNames.errorCorrelationID) ?? IncomingEnvelope.correlationID(of: r)
             tracker.saw(.failed(step: r.header(HeaderNames.errorStep) ?? "?", kind: r.header(HeaderNames.errorKind) ?? "?",
                                 message: r.header(HeaderNames.errorMessage) ?? "", atMs: r.timestampMs), for: id)
+        case chain.parkedTopic:
+            // Only what the entry step's worker parked was an entry record; `catena dlq redrive` parks dead
+            // letters without sending them anywhere (and without catena_parked_step).
+            guard let step = r.header(HeaderNames.parkedStep), step == chain.steps[0].name else { return }
+            tracker.saw(.failed(step: step, kind: "parked", message: r.header(HeaderNames.parkedReason) ?? "", atMs: r.timestampMs),
+                        for: IncomingEnvelope.correlationID(of: r))
         default:
             break
         }

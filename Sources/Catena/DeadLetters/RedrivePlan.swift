@@ -62,17 +62,18 @@ public struct RedrivePlan: Sendable {
     /// A dead letter whose `catena_redrive_count` is at least this is parked, not sent.
     public var maxRedrives: Int
 
-    public init(chain: ChainDefinition, filter: DeadLetterFilter = DeadLetterFilter(), maxRedrives: Int = 3) {
+    /// `maxRedrives` nil: the chain's `max_redrives`.
+    public init(chain: ChainDefinition, filter: DeadLetterFilter = DeadLetterFilter(), maxRedrives: Int? = nil) {
         self.chain = chain
         self.filter = filter
-        self.maxRedrives = maxRedrives
+        self.maxRedrives = maxRedrives ?? chain.maxRedrives
     }
 
     /// `<chain>.dlq.parked`.
-    public var parkedTopic: String { Self.parkedTopic(of: chain) }
+    public var parkedTopic: String { chain.parkedTopic }
 
     /// The parked topic of `chain`.
-    public static func parkedTopic(of chain: ChainDefinition) -> String { chain.deadLetterTopic + ".parked" }
+    public static func parkedTopic(of chain: ChainDefinition) -> String { chain.parkedTopic }
 
     /// The decision for `letter`.
     public func decide(_ letter: DeadLetterRecord) -> Decision {
@@ -86,17 +87,24 @@ public struct RedrivePlan: Sendable {
         if letter.redriveCount >= maxRedrives {
             return .park(OutgoingRecord(topic: parkedTopic, key: r.key, value: r.value, headers: r.headers))
         }
-        var headers = Self.redriveHeaders(r.headers, count: letter.redriveCount + 1)
-        // A keyless entry record's correlation ID came from its position (or a header): carry it in
-        // ce_correlationid, so the redriven record is the same execution rather than a new one.
-        if (r.key ?? []).isEmpty && !headers.contains(where: { $0.name == HeaderNames.correlationID }),
-           let id = r.header(HeaderNames.errorCorrelationID) {
-            headers.append(KafkaHeader(HeaderNames.correlationID, text: id))
-        }
+        let headers = Self.redriveHeaders(of: r, count: letter.redriveCount + 1)
         return .redrive(OutgoingRecord(topic: chain.inputTopic(of: step), key: r.key, value: r.value, headers: headers))
     }
 
-    /// `headers` without dead-letter headers, with `catena_redrive_count` set to `count`: in place of the
+    /// The headers a dead letter goes back to a step with (`redriveHeaders(_:count:)`), plus, for a keyless
+    /// record without `ce_correlationid`, its `catena_error_correlationid` as `ce_correlationid`: a keyless
+    /// entry record's correlation ID came from its position (or a header), so this keeps the record the same
+    /// execution rather than a new one.
+    public static func redriveHeaders(of record: ConsumedRecord, count: Int) -> [KafkaHeader] {
+        var headers = redriveHeaders(record.headers, count: count)
+        if (record.key ?? []).isEmpty && !headers.contains(where: { $0.name == HeaderNames.correlationID }),
+           let id = record.header(HeaderNames.errorCorrelationID) {
+            headers.append(KafkaHeader(HeaderNames.correlationID, text: id))
+        }
+        return headers
+    }
+
+    /// `headers` without dead-letter (and parked) headers, with `catena_redrive_count` set to `count`: in place of the
     /// first existing one (later duplicates dropped), else appended. Every other header keeps its order.
     public static func redriveHeaders(_ headers: [KafkaHeader], count: Int) -> [KafkaHeader] {
         var out: [KafkaHeader] = []

@@ -33,13 +33,19 @@ public enum HeaderNames {
     public static let originPartition = "catena_origin_partition"
     public static let originOffset = "catena_origin_offset"
     public static let originTimestamp = "catena_origin_timestamp"
-    public static let redriveCount = "catena_redrive_count"  // set by `catena dlq redrive`; not an envelope header, so workers pass it on
+    /// How often a dead letter went back to a step: set by `catena dlq redrive`, and by a worker when a dead
+    /// letter arrives with its dead-letter headers (a replay). Not an envelope header, so workers pass it on.
+    public static let redriveCount = "catena_redrive_count"
+    /// On `<chain>.dlq.parked`, added by the worker that parked a replay instead of running its step: which step, and why.
+    public static let parkedStep = "catena_parked_step"
+    public static let parkedReason = "catena_parked_reason"
 
     /// Headers a worker sets on every output record; any incoming copies are replaced, not appended.
     public static let envelope: Set<String> = [specVersion, id, source, type, time, contentType, correlationID, chain, step, attempt, worker]
 
-    /// Whether `name` is one of the headers a dead letter adds (replaced when a dead letter is dead-lettered again).
+    /// Whether `name` is one of the headers a dead letter (or a parked record) adds: replaced, never piled up,
+    /// when the record is dead-lettered or parked again, and dropped when it goes back to a step.
     public static func isDeadLetterHeader(_ name: String) -> Bool {
-        name.hasPrefix("catena_error_") || name.hasPrefix("catena_origin_")
+        name.hasPrefix("catena_") && (name.hasPrefix("catena_error_") || name.hasPrefix("catena_origin_") || name.hasPrefix("catena_parked_"))
     }
 }

@@ -11,9 +11,9 @@ struct TransientDeliveryFailure: Error, CustomStringConvertible {
 
 /// The records a batch of inputs turned into, in input order, and the offsets that finish the batch.
 struct BatchResult: Sendable {
-    /// One record per input: its output, or its dead letter.
+    /// One record per input: its output, its dead letter, or its parked record.
     var outgoing: [OutgoingRecord]
-    /// Whether `outgoing[i]` is an output (true) or a dead letter (false).
+    /// Whether `outgoing[i]` is an output (true) or a dead letter or parked record (false).
     var isOutput: [Bool]
     /// The offsets to commit once everything is delivered: per partition, the last input's offset + 1.
     var nextOffsets: [TopicPartition: Int64]
@@ -26,6 +26,7 @@ struct BatchResult: Sendable {
             switch outcome {
             case .output(let r): outgoing.append(r); isOutput.append(true)
             case .deadLetter(let r, _): outgoing.append(r); isOutput.append(false)
+            case .parked(let r): outgoing.append(r); isOutput.append(false)
             }
         }
         nextOffsets = [:]

@@ -6,6 +6,8 @@ public enum StepOutcome: Sendable {
     case output(OutgoingRecord)
     /// The record could not be processed: this dead letter goes to the DLQ.
     case deadLetter(OutgoingRecord, DeadLetter)
+    /// A dead letter sent back too often (`ReplayGuard`): this record goes to `<chain>.dlq.parked`; the step did not run.
+    case parked(OutgoingRecord)
 }
 
 /// Processes one record of one step: decodes the envelope, runs the function with the step's timeout and
@@ -16,6 +18,7 @@ public struct StepProcessor: Sendable {
     public let function: any CatenaFunction
     public let workerID: String
     private let destination: String
+    private let replayGuard: ReplayGuard
     /// Sleeps between attempts; replaceable in tests.
     let sleep: @Sendable (Double) async -> Void
 
@@ -26,6 +29,7 @@ public struct StepProcessor: Sendable {
         self.function = function
         self.workerID = workerID
         self.destination = chain.destinationTopic(after: step.name) ?? chain.outputTopic
+        self.replayGuard = ReplayGuard(chain: chain, step: step.name)
         self.sleep = sleep
     }
 
@@ -42,8 +46,17 @@ public struct StepProcessor: Sendable {
 
     /// Runs `record` inside a batch run: decodes it, invokes the function (announcing each attempt to `run`,
     /// whose watchdog times it out), retries in place per the step's policy, and builds the outcome.
+    /// A dead letter sent back with its headers is a replay (`ReplayGuard`): counted, or parked past the chain's limit.
     /// - Returns: nil when the run was abandoned (an attempt timed out): the worker decides what happens next.
-    func process(_ record: ConsumedRecord, resuming resumption: Resumption?, in run: BatchRun) async -> StepOutcome? {
+    func process(_ incoming: ConsumedRecord, resuming resumption: Resumption?, in run: BatchRun) async -> StepOutcome? {
+        let record: ConsumedRecord
+        switch replayGuard.decide(incoming) {
+        case .process: record = incoming
+        case .replay(let replayed, _): record = replayed
+        case .park(let parked, let reason):
+            Log.warn("worker", "\(step.name): parked \(incoming.topic)[\(incoming.partition)]@\(incoming.offset) on \(parked.topic): \(reason)")
+            return .parked(parked)
+        }
         let envelope: IncomingEnvelope
         do { envelope = try IncomingEnvelope.decode(record) } catch {
             return deadLetter(record, .undecodable, error.message, attempts: 0, correlationID: IncomingEnvelope.correlationID(of: record))

@@ -15,6 +15,7 @@ enum WorkerCommand: Command {
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
         let a = try Arguments(args, command: "worker", valued: ["chain", "step", "brokers", "batch-size", "ready-file", "kafka-property", "delivery", "instance-id"])
+        MemoryTuning.apply()
         let chain = try ChainFileLoader.load(path: try Environment.chainPath(a, command: "worker"))
         guard let stepName = a.value("step") ?? Environment.variables["CATENA_STEP"] else {
             throw CatenaError.configuration("catena worker: --step NAME is required (steps: \(chain.steps.map(\.name).joined(separator: ", ")))")

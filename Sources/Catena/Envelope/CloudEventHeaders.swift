@@ -64,6 +64,16 @@ public struct CloudEventHeaders: Sendable, Equatable {
     /// `incoming` headers with every envelope header replaced by `self`'s: user headers (e.g. `x-tenant`)
     /// pass through in order, Catena's and CloudEvents' are never duplicated, so headers stay bounded hop after hop.
     public func applied(to incoming: [KafkaHeader]) -> [KafkaHeader] {
-        kafkaHeaders + incoming.filter { !HeaderNames.envelope.contains($0.name) && !$0.name.hasPrefix("ce_") && !HeaderNames.isDeadLetterHeader($0.name) }
+        kafkaHeaders + incoming.filter { Self.passesThrough($0.name) }
+    }
+
+    /// Whether an incoming header called `name` is carried to the output: user headers are; CloudEvents
+    /// attributes (`ce_*`, `content-type`), Catena's envelope headers and dead-letter headers are not (they
+    /// are replaced). Compares bytes: it runs for every header of every record.
+    public static func passesThrough(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        if utf8.starts(with: "ce_".utf8) { return false }
+        if utf8.starts(with: "catena_".utf8) { return !(HeaderNames.envelope.contains(name) || HeaderNames.isDeadLetterHeader(name)) }
+        return name != HeaderNames.contentType
     }
 }

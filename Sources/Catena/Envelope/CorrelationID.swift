@@ -3,7 +3,7 @@ public enum CorrelationID {
     /// The correlation ID for a record key: the key itself when it is valid UTF-8 text, else `hex:` and its bytes in hex.
     /// The key's bytes, not this text, are what later records carry, so binary keys keep their partition.
     public static func text(forKey key: [UInt8]) -> String {
-        if let s = String(validating: key, as: UTF8.self), !s.contains("\u{0}") { return s }
+        if !key.contains(0), let s = String(validating: key, as: UTF8.self) { return s }
         return "hex:" + key.map { byte in
             let h = String(byte, radix: 16)
             return byte < 16 ? "0" + h : h

@@ -46,6 +46,8 @@ public enum HeaderNames {
     /// Whether `name` is one of the headers a dead letter (or a parked record) adds: replaced, never piled up,
     /// when the record is dead-lettered or parked again, and dropped when it goes back to a step.
     public static func isDeadLetterHeader(_ name: String) -> Bool {
-        name.hasPrefix("catena_") && (name.hasPrefix("catena_error_") || name.hasPrefix("catena_origin_") || name.hasPrefix("catena_parked_"))
+        let utf8 = name.utf8
+        return utf8.starts(with: "catena_".utf8)
+            && (utf8.starts(with: "catena_error_".utf8) || utf8.starts(with: "catena_origin_".utf8) || utf8.starts(with: "catena_parked_".utf8))
     }
 }

@@ -57,7 +57,15 @@ public struct IncomingEnvelope: Sendable, Equatable {
     }
 
     static func isStructured(_ record: ConsumedRecord) -> Bool {
-        record.header(HeaderNames.contentType)?.lowercased().hasPrefix("application/cloudevents+json") ?? false
+        // Bytes, case-insensitively: this runs for every record.
+        guard let value = record.headers.first(where: { $0.name == HeaderNames.contentType })?.value else { return false }
+        let prefix = Array("application/cloudevents+json".utf8)
+        guard value.count >= prefix.count else { return false }
+        for (i, expected) in prefix.enumerated() {
+            let b = value[i]
+            if (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) != expected { return false }
+        }
+        return true
     }
 
     private static func decodeStructured(_ record: ConsumedRecord, _ value: [UInt8]) throws(DecodeError) -> IncomingEnvelope {

@@ -8,11 +8,23 @@ public enum Timestamp {
         var seconds = time_t(ms / 1000)
         var t = tm()
         gmtime_r(&seconds, &t)
-        func pad(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        // Written digit by digit: this runs for every record a worker produces.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[i + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                i += width
+            }
+            func put(_ c: Unicode.Scalar) { buffer[i] = UInt8(ascii: c); i += 1 }
+            put(Int(t.tm_year) + 1900, 4); put("-"); put(Int(t.tm_mon) + 1, 2); put("-"); put(Int(t.tm_mday), 2)
+            put("T"); put(Int(t.tm_hour), 2); put(":"); put(Int(t.tm_min), 2); put(":"); put(Int(t.tm_sec), 2)
+            put("."); put(Int(((ms % 1000) + 1000) % 1000), 3); put("Z")
+            return i
         }
-        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
     }
 
     /// Milliseconds since the epoch, now.

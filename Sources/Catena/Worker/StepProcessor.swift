@@ -19,6 +19,7 @@ public struct StepProcessor: Sendable {
     public let workerID: String
     private let destination: String
     private let replayGuard: ReplayGuard
+    private let outputHeaders: OutputHeaders
     /// Sleeps between attempts; replaceable in tests.
     let sleep: @Sendable (Double) async -> Void
 
@@ -30,6 +31,7 @@ public struct StepProcessor: Sendable {
         self.workerID = workerID
         self.destination = chain.destinationTopic(after: step.name) ?? chain.outputTopic
         self.replayGuard = ReplayGuard(chain: chain, step: step.name)
+        self.outputHeaders = OutputHeaders(chain: chain.name, step: step.name, workerID: workerID)
         self.sleep = sleep
     }
 
@@ -98,10 +100,10 @@ public struct StepProcessor: Sendable {
 
     /// The record that carries `output` to the next step.
     private func outputRecord(_ envelope: IncomingEnvelope, _ output: [UInt8], attempt: Int) -> OutgoingRecord {
-        let attributes = CloudEventHeaders.output(chain: chain.name, step: step.name, correlationID: envelope.correlationID,
-                                                  attempt: attempt, contentType: function.outputContentType ?? envelope.contentType)
-        return OutgoingRecord(topic: destination, key: envelope.key, value: output,
-                              headers: attributes.applied(to: envelope.headers) + [KafkaHeader(HeaderNames.worker, text: workerID)])
+        let headers = outputHeaders.headers(correlationID: envelope.correlationID, attempt: attempt,
+                                            contentType: function.outputContentType ?? envelope.contentType,
+                                            time: Timestamp.rfc3339(Date()), incoming: envelope.headers)
+        return OutgoingRecord(topic: destination, key: envelope.key, value: output, headers: headers)
     }
 
     /// The dead letter for `record`.

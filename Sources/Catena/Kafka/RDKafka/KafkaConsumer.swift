@@ -12,6 +12,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The handle, for the transactional calls in this folder.
     var rawHandle: OpaquePointer { handle }
     private let closed = Atomic(false)
+    /// Topic names by librdkafka topic handle, so a poll does not build the same String for every record.
+    /// Only touched by `poll`, which callers serialise (one I/O queue per consumer).
+    private var topicNames: [OpaquePointer: String] = [:]
 
     /// Creates a consumer. With `groupID` it may `subscribe`; without, it can only `assign`.
     public init(settings: KafkaSettings, groupID: String?, properties: [String: String] = [:]) throws {
@@ -27,6 +30,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             // some brokers (Tansu) also scales with it.
             "session.timeout.ms": "10000",
             "heartbeat.interval.ms": "2000",
+            // librdkafka prefetches up to 64 MB by default; 8 MB is over a second of records at full speed
+            // here and keeps a worker's memory small.
+            "queued.max.messages.kbytes": "8192",
         ]
         defaults["group.id"] = groupID ?? "catena-unused-\(UUID().uuidString)"
         for (k, v) in properties { defaults[k] = v }
@@ -79,7 +85,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 continue
             }
-            records.append(Self.copy(m))
+            records.append(copy(m))
         }
         return records
     }
@@ -125,7 +131,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: - Copying a message out of librdkafka
 
-    private static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
+    private func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
         let msg = m.pointee
         let key: [UInt8]? = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
         let value: [UInt8]? = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) }
@@ -144,7 +150,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let ts = rd_kafka_message_timestamp(m, &tstype)
-        let topic = msg.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        var topic = ""
+        if let rkt = msg.rkt {
+            let name = rd_kafka_topic_name(rkt)!
+            if let known = topicNames[rkt], known.withCString({ strcmp($0, name) == 0 }) { topic = known } else {
+                topic = String(cString: name)
+                topicNames[rkt] = topic
+            }
+        }
         return ConsumedRecord(topic: topic, partition: msg.partition, offset: msg.offset, timestampMs: ts,
                               key: key, value: value, headers: headers)
     }

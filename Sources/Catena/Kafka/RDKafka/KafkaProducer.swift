@@ -113,24 +113,26 @@ public final class KafkaProducer: @unchecked Sendable {
         let error: OpaquePointer? = record.topic.withCString { topic in
             withOptionalBytes(record.key) { keyPtr, keyLen in
                 withOptionalBytes(record.value) { valuePtr, valueLen in
-                    var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
-                    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    vus[0].u.cstr = topic
-                    vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                    vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-                    vus[2].vtype = RD_KAFKA_VTYPE_KEY
-                    vus[2].u.mem.ptr = keyPtr
-                    vus[2].u.mem.size = keyLen
-                    vus[3].vtype = RD_KAFKA_VTYPE_VALUE
-                    vus[3].u.mem.ptr = valuePtr
-                    vus[3].u.mem.size = valueLen
-                    vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    vus[4].u.i = RD_KAFKA_MSG_F_COPY
-                    vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    vus[5].u.ptr = opaque
-                    vus[6].vtype = RD_KAFKA_VTYPE_HEADERS
-                    vus[6].u.headers = headers
-                    return rd_kafka_produceva(handle, vus, vus.count)
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { vus in
+                        vus.initialize(repeating: rd_kafka_vu_t())
+                        vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                        vus[0].u.cstr = topic
+                        vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                        vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                        vus[2].vtype = RD_KAFKA_VTYPE_KEY
+                        vus[2].u.mem.ptr = keyPtr
+                        vus[2].u.mem.size = keyLen
+                        vus[3].vtype = RD_KAFKA_VTYPE_VALUE
+                        vus[3].u.mem.ptr = valuePtr
+                        vus[3].u.mem.size = valueLen
+                        vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        vus[4].u.i = RD_KAFKA_MSG_F_COPY
+                        vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        vus[5].u.ptr = opaque
+                        vus[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                        vus[6].u.headers = headers
+                        return rd_kafka_produceva(handle, vus.baseAddress, 7)
+                    }
                 }
             }
         }

@@ -1,21 +1,30 @@
 import Foundation
 
-/// Follows every execution of a chain from its entry record to `<chain>.output` (completed) or
-/// `<chain>.dlq` (failed), and publishes status snapshots to `<chain>.status`.
+/// Follows every execution of a chain from its entry record to `<chain>.output` (completed), `<chain>.dlq`
+/// (failed) or its deadline (timed out), publishes status snapshots to `<chain>.status` and one event per
+/// timed-out execution to `<chain>.timeouts`.
 ///
-/// It reads the entry, output and dead-letter topics from the beginning without a consumer group, so a
-/// restarted coordinator rebuilds its state by replay and converges to the same counts.
+/// It keeps no state of its own. It first reads `<chain>.timeouts` to its end (the timeouts already published),
+/// then the entry, output and dead-letter topics (and, with an execution timeout, every later step's input
+/// topic, to know where each execution got to) from the beginning without a consumer group: a restarted
+/// coordinator rebuilds its state by replay, converges to the same counts and publishes no timeout twice.
+/// Deadlines are checked only once that replay has reached the offsets the topics had at start, so an
+/// outcome written before a restart is never mistaken for a missing one.
 public final class Coordinator: @unchecked Sendable {
     private let chain: ChainDefinition
     private let settings: KafkaSettings
     private var tracker: ExecutionTracker
+    /// Input topic -> step name, for the steps after the first whose progress is tracked.
+    private let laterStepTopics: [String: String]
     /// How often a snapshot is published while anything changes (and at least every 5 s).
     public var publishInterval: Double = 0.5
 
     public init(chain: ChainDefinition, settings: KafkaSettings) {
         self.chain = chain
         self.settings = settings
-        self.tracker = ExecutionTracker(chain: chain.name)
+        self.tracker = ExecutionTracker(chain: chain)
+        laterStepTopics = tracker.tracksProgress
+            ? Dictionary(uniqueKeysWithValues: chain.steps.dropFirst().map { (chain.inputTopic(of: $0.name), $0.name) }) : [:]
     }
 
     /// Runs until `stop` is requested.
@@ -24,21 +33,49 @@ public final class Coordinator: @unchecked Sendable {
         let chain = self.chain, settings = self.settings
         guard await TopicProvisioner.prepare(chain, settings: settings, io: io, stop: stop, component: "coordinator") else { return }
         let counts = try await io.run { try TopicProvisioner.awaitTopics(chain, settings: settings) }
+        func partitions(_ topic: String) -> [TopicPartition] { (0..<Int32(counts[topic] ?? 1)).map { TopicPartition(topic, $0) } }
         let consumer = try KafkaConsumer(settings: settings, groupID: nil)
-        let followed = [chain.entryTopic, chain.outputTopic, chain.deadLetterTopic]
-        let partitions = followed.flatMap { t in (0..<Int32(counts[t] ?? 1)).map { TopicPartition(t, $0) } }
-        try consumer.assign(partitions, from: [:])
         let producer = try KafkaProducer(settings: settings)
-        Log.info("coordinator", "following \(followed.joined(separator: ", ")); status on \(chain.statusTopic)")
+
+        let replayed = try await readToEnd(partitions(chain.timeoutsTopic), consumer, io, stop)
+        if stop.isRequested { return }
+        for r in replayed {
+            do { tracker.sawTimeout(try ExecutionTimeoutRecord.parse(r)) } catch { Log.warn("coordinator", "ignored: \(error)") }
+        }
+        if !replayed.isEmpty { Log.info("coordinator", "\(replayed.count) timed-out executions already published on \(chain.timeoutsTopic)") }
+
+        let followed = [chain.entryTopic] + laterStepTopics.keys.sorted() + [chain.outputTopic, chain.deadLetterTopic]
+        let assigned = followed.flatMap(partitions)
+        var replay = ReplayProgress(ends: try await io.run { try Self.endOffsets(assigned, consumer) })
+        try consumer.assign(assigned, from: [:])
+        Log.info("coordinator", "following \(followed.joined(separator: ", ")); status on \(chain.statusTopic)"
+                 + (chain.executionTimeoutSeconds > 0 ? "; timed-out executions on \(chain.timeoutsTopic)" : ""))
 
         var lastPublished: StatusSnapshot?
         var lastPublishTime = Date.distantPast
+        var unpublished: [ExecutionTimeout] = []
+        var nextTimeoutAttempt = Date.distantPast
         while !stop.isRequested {
-            let records = await io.run { consumer.poll(maxRecords: 2000, timeoutMs: 100) { Log.warn("coordinator", "consumer: \($0)") } }
+            let open = Array(replay.remaining.keys)
+            let (records, positions) = await io.run {
+                (consumer.poll(maxRecords: 2000, timeoutMs: 100) { Log.warn("coordinator", "consumer: \($0)") }, consumer.positions(open))
+            }
             for r in records { observe(r) }
+            if !replay.isComplete {
+                replay.read(records)
+                replay.reached(positions)
+                if replay.isComplete { Log.info("coordinator", "replay complete (\(tracker.started) executions); deadlines armed") }
+            }
+            if replay.isComplete {
+                unpublished += tracker.expire(nowMs: Timestamp.nowMs())
+                if !unpublished.isEmpty && Date() >= nextTimeoutAttempt {
+                    unpublished = await publish(unpublished, producer)
+                    if !unpublished.isEmpty { nextTimeoutAttempt = Date().addingTimeInterval(2) }
+                }
+            }
             let now = Date()
             if now.timeIntervalSince(lastPublishTime) >= publishInterval {
-                let snap = tracker.snapshot(nowMs: Timestamp.nowMs(), timeoutSeconds: chain.executionTimeoutSeconds)
+                let snap = tracker.snapshot(nowMs: Timestamp.nowMs())
                 if snap.withoutTime != lastPublished?.withoutTime || now.timeIntervalSince(lastPublishTime) >= 5 {
                     await publish(snap, producer)
                     lastPublished = snap
@@ -46,7 +83,8 @@ public final class Coordinator: @unchecked Sendable {
                 lastPublishTime = now
             }
         }
-        await publish(tracker.snapshot(nowMs: Timestamp.nowMs(), timeoutSeconds: chain.executionTimeoutSeconds), producer)
+        if !unpublished.isEmpty { _ = await publish(unpublished, producer) }
+        if replay.isComplete { await publish(tracker.snapshot(nowMs: Timestamp.nowMs()), producer) }  // not a half-replayed one
         await io.run { consumer.close() }
         Log.info("coordinator", "stopped")
     }
@@ -55,7 +93,7 @@ public final class Coordinator: @unchecked Sendable {
     func observe(_ r: ConsumedRecord) {
         switch r.topic {
         case chain.entryTopic:
-            tracker.sawEntry(IncomingEnvelope.correlationID(of: r), atMs: r.timestampMs)
+            tracker.sawEntry(IncomingEnvelope.correlationID(of: r), atMs: r.timestampMs, at: EntryPosition(partition: r.partition, offset: r.offset))
         case chain.outputTopic:
             let id = r.header(HeaderNames.correlationID) ?? IncomingEnvelope.correlationID(of: r)
             tracker.saw(.completed(atMs: r.timestampMs), for: id)
@@ -64,8 +102,51 @@ public final class Coordinator: @unchecked Sendable {
             tracker.saw(.failed(step: r.header(HeaderNames.errorStep) ?? "?", kind: r.header(HeaderNames.errorKind) ?? "?",
                                 message: r.header(HeaderNames.errorMessage) ?? "", atMs: r.timestampMs), for: id)
         default:
-            break
+            if let step = laterStepTopics[r.topic] {
+                tracker.sawStep(step, for: r.header(HeaderNames.correlationID) ?? IncomingEnvelope.correlationID(of: r))
+            }
         }
+    }
+
+    /// Every record of `partitions` up to the end offsets they have now (empty if stopped first).
+    private func readToEnd(_ partitions: [TopicPartition], _ consumer: KafkaConsumer, _ io: BlockingQueue, _ stop: StopSignal) async throws -> [ConsumedRecord] {
+        var progress = ReplayProgress(ends: try await io.run { try Self.endOffsets(partitions, consumer) })
+        guard !progress.isComplete else { return [] }
+        try consumer.assign(partitions, from: [:])
+        var all: [ConsumedRecord] = []
+        while !progress.isComplete && !stop.isRequested {
+            let open = Array(progress.remaining.keys)
+            let (records, positions) = await io.run {
+                (consumer.poll(maxRecords: 2000, timeoutMs: 100) { Log.warn("coordinator", "consumer: \($0)") }, consumer.positions(open))
+            }
+            all += records
+            progress.read(records)
+            progress.reached(positions)
+        }
+        return all
+    }
+
+    /// High watermarks of `partitions`, asked of the broker (blocking).
+    private static func endOffsets(_ partitions: [TopicPartition], _ consumer: KafkaConsumer) throws -> [TopicPartition: Int64] {
+        var ends: [TopicPartition: Int64] = [:]
+        for tp in partitions { ends[tp] = try consumer.watermarks(tp).high }
+        return ends
+    }
+
+    /// Publishes timed-out execution events; returns those the broker did not take (to try again later).
+    private func publish(_ timeouts: [ExecutionTimeout], _ producer: KafkaProducer) async -> [ExecutionTimeout] {
+        let reports = await producer.send(timeouts.map { ExecutionTimeoutRecord.make($0, chain: chain) })
+        var failed: [ExecutionTimeout] = []
+        for (t, report) in zip(timeouts, reports) where !report.succeeded {
+            Log.warn("coordinator", "timeout of \(t.correlationID) not published (will retry): \(report.errorMessage)")
+            failed.append(t)
+        }
+        let done = timeouts.count - failed.count
+        if done > 0 {
+            let examples = timeouts.prefix(3).map { "\($0.correlationID) at \($0.lastStep)" }.joined(separator: ", ")
+            Log.info("coordinator", "\(done) executions timed out (\(examples)\(timeouts.count > 3 ? ", ..." : "")); published on \(chain.timeoutsTopic)")
+        }
+        return failed
     }
 
     private func publish(_ snapshot: StatusSnapshot, _ producer: KafkaProducer) async {

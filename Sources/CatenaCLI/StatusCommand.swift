@@ -5,7 +5,8 @@ import Foundation
 enum StatusCommand: Command {
     static let help = """
     usage: catena status --chain FILE [--brokers HOST:PORT] [--json] [--timeout SECONDS]
-    Prints in-flight, completed and failed counts and end-to-end latency percentiles from <chain>.status.
+    Prints in-flight, completed, failed and timed-out counts (with the latest timed-out executions and the step
+    each was last seen at) and end-to-end latency percentiles from <chain>.status; --json prints the snapshot as is.
     """
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {

@@ -160,7 +160,7 @@ struct ChainFileLoaderTests {
         #expect(chain.executionTimeoutSeconds == 0)
         #expect(chain.maxRedrives == 3)
         #expect(chain.parkedTopic == "tiny.dlq.parked")
-        #expect(chain.topics.map(\.name) == ["tiny.only", "tiny.output", "tiny.dlq", "tiny.dlq.parked", "tiny.status"])
+        #expect(chain.topics.map(\.name) == ["tiny.only", "tiny.output", "tiny.dlq", "tiny.dlq.parked", "tiny.status", "tiny.timeouts"])
         #expect(chain.steps[0].retry == .standard)
         #expect(chain.steps[0].timeoutSeconds == 30)
     }
@@ -320,7 +320,9 @@ struct ChainFileLoaderTests {
         Refusal(label: "non-ASCII step name", text: "chain: c\nsteps: [{name: café, function: f}]\n",
                 expected: ["steps[0].name: \"café\" has characters not allowed in a step name"]),
         Refusal(label: "reserved step name", text: "chain: c\nsteps: [{name: a, function: f}, {name: dlq, function: f}]\n",
-                expected: ["steps[1].name: \"dlq\" is reserved for the chain's own topics (reserved: dlq, output, status)"]),
+                expected: ["steps[1].name: \"dlq\" is reserved for the chain's own topics (reserved: dlq, output, status, timeouts)"]),
+        Refusal(label: "reserved step name timeouts", text: "chain: c\nsteps: [{name: timeouts, function: f}]\n",
+                expected: ["steps[0].name: \"timeouts\" is reserved for the chain's own topics"]),
         Refusal(label: "topic name too long",
                 text: "chain: \(String(repeating: "c", count: 200))\nsteps: [{name: \(String(repeating: "s", count: 49)), function: f}]\n",
                 expected: ["steps[0].name: the step's topic name would be 250 characters long; Kafka allows at most 249"]),

@@ -3,7 +3,8 @@ import Testing
 import Catena
 
 /// The coordinator's bookkeeping: matching entries to outcomes by correlation ID (in any order, FIFO for
-/// repeated IDs), failure grouping, timed-out executions, latency percentiles and the status JSON.
+/// repeated IDs), failure grouping, latency percentiles and the status JSON. Deadlines and step progress:
+/// ExecutionDeadlineTests.
 struct ExecutionTrackerTests {
     static func failed(_ step: String, _ kind: String = "fatal", _ message: String = "bad", at: Int64 = 0) -> ExecutionTracker.Outcome {
         .failed(step: step, kind: kind, message: message, atMs: at)
@@ -24,7 +25,7 @@ struct ExecutionTrackerTests {
         #expect(t.failed == 0)
         #expect(t.inFlight == 0)
         #expect(t.unmatchedOutcomes == 0)
-        let s = t.snapshot(nowMs: 2_000, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 2_000)
         #expect(s.chain == "orders")
         #expect(s.updatedAtMs == 2_000)
         #expect(s.started == 1)
@@ -43,7 +44,7 @@ struct ExecutionTrackerTests {
         t.sawEntry("a", atMs: 1_000)
         t.sawEntry("b", atMs: 1_001)
         t.saw(.completed(atMs: 1_100), for: "b")
-        let s = t.snapshot(nowMs: 5_000, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 5_000)
         #expect(s.started == 2)
         #expect(s.inFlight == 1)
         #expect(s.completed == 1)
@@ -61,7 +62,7 @@ struct ExecutionTrackerTests {
         #expect(t.completed == 1)
         #expect(t.inFlight == 0)
         #expect(t.started == 1)
-        let s = t.snapshot(nowMs: 10_000, timeoutSeconds: 1)
+        let s = t.snapshot(nowMs: 10_000)
         #expect(s.latencyP50Ms == 400)
         #expect(s.timedOut == 0)
         #expect(s.unmatchedOutcomes == 0)
@@ -78,7 +79,7 @@ struct ExecutionTrackerTests {
         #expect(t.failed == 1)
         #expect(t.unmatchedOutcomes == 0)
         #expect(t.inFlight == 0)
-        #expect(Self.groups(t.snapshot(nowMs: 1_000, timeoutSeconds: 0)) == ["parse|fatal|bad|1"])
+        #expect(Self.groups(t.snapshot(nowMs: 1_000)) == ["parse|fatal|bad|1"])
     }
 
     @Test func twoEntriesWithTheSameIDAreTwoExecutionsMatchedFirstInFirstOut() {
@@ -94,7 +95,7 @@ struct ExecutionTrackerTests {
         #expect(t.completed == 2)
         #expect(t.unmatchedOutcomes == 0)
         // FIFO: latencies 150 (0 -> 150) and 200 (100 -> 300); LIFO would give 50 and 300.
-        let s = t.snapshot(nowMs: 1_000, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 1_000)
         #expect(s.latencyP50Ms == 150)
         #expect(s.latencyMaxMs == 200)
     }
@@ -111,7 +112,7 @@ struct ExecutionTrackerTests {
         #expect(t.failed == 1)
         #expect(t.unmatchedOutcomes == 0)
         #expect(t.inFlight == 0)
-        #expect(t.snapshot(nowMs: 1_000, timeoutSeconds: 0).latencyMaxMs == 400)
+        #expect(t.snapshot(nowMs: 1_000).latencyMaxMs == 400)
     }
 
     @Test func aDuplicateOutcomeIsUnmatchedNotCompleted() {
@@ -122,7 +123,7 @@ struct ExecutionTrackerTests {
         #expect(t.completed == 1)
         #expect(t.unmatchedOutcomes == 1)
         #expect(t.inFlight == 0)
-        let s = t.snapshot(nowMs: 100, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 100)
         #expect(s.completed == 1)
         #expect(s.unmatchedOutcomes == 1)
         #expect(s.started == 1)
@@ -132,7 +133,7 @@ struct ExecutionTrackerTests {
     @Test func anOutcomeForAnUnknownIDIsUnmatched() {
         var t = ExecutionTracker(chain: "orders")
         t.saw(Self.failed("parse"), for: "ghost")
-        let s = t.snapshot(nowMs: 100, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 100)
         #expect(s.failed == 0)
         #expect(s.unmatchedOutcomes == 1)
         #expect(s.failures.isEmpty)
@@ -169,7 +170,7 @@ struct ExecutionTrackerTests {
             t.sawEntry(id, atMs: 0)
             t.saw(outcome, for: id)
         }
-        let s = t.snapshot(nowMs: 100, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 100)
         #expect(s.failed == 7)
         #expect(s.completed == 1)
         #expect(Self.groups(s) == [
@@ -189,7 +190,7 @@ struct ExecutionTrackerTests {
             t.sawEntry("\(i)", atMs: 0)
             t.saw(Self.failed(g.0, g.1, g.2), for: "\(i)")
         }
-        #expect(t.snapshot(nowMs: 0, timeoutSeconds: 0).failures.map { "\($0.step)/\($0.kind)/\($0.message)" } == [
+        #expect(t.snapshot(nowMs: 0).failures.map { "\($0.step)/\($0.kind)/\($0.message)" } == [
             "alpha/fatal/a", "alpha/fatal/z", "alpha/timeout/m", "zeta/fatal/m",
         ])
     }
@@ -200,38 +201,9 @@ struct ExecutionTrackerTests {
             t.sawEntry("\(i)", atMs: 0)
             t.saw(Self.failed("s", "fatal", "message \(i)"), for: "\(i)")
         }
-        let s = t.snapshot(nowMs: 0, timeoutSeconds: 0)
+        let s = t.snapshot(nowMs: 0)
         #expect(s.failed == 60)
         #expect(s.failures.count == 50)
-    }
-
-    // MARK: timed out
-
-    @Test func inFlightExecutionsOlderThanTheTimeoutAreTimedOut() {
-        var t = ExecutionTracker(chain: "orders")
-        t.sawEntry("old-1", atMs: 1_000)
-        t.sawEntry("old-2", atMs: 4_999)
-        t.sawEntry("edge", atMs: 5_000)        // exactly at the limit: not yet timed out
-        t.sawEntry("new", atMs: 9_000)
-        t.sawEntry("done", atMs: 0)
-        t.saw(.completed(atMs: 20_000), for: "done")
-        let s = t.snapshot(nowMs: 10_000, timeoutSeconds: 5)
-        #expect(s.inFlight == 4)
-        #expect(s.timedOut == 2)
-        #expect(t.snapshot(nowMs: 10_000, timeoutSeconds: 0).timedOut == 0)   // 0 = never
-        #expect(t.snapshot(nowMs: 10_000, timeoutSeconds: 0.5).timedOut == 4)
-        #expect(t.snapshot(nowMs: 100_000, timeoutSeconds: 5).timedOut == 4)
-        // Timed-out executions are still in flight and can still complete.
-        t.saw(.completed(atMs: 11_000), for: "old-1")
-        #expect(t.snapshot(nowMs: 10_000, timeoutSeconds: 5).timedOut == 1)
-    }
-
-    @Test func repeatedEntriesCountSeparatelyWhenTimedOut() {
-        var t = ExecutionTracker(chain: "orders")
-        t.sawEntry("a", atMs: 0)
-        t.sawEntry("a", atMs: 1)
-        t.sawEntry("a", atMs: 9_500)
-        #expect(t.snapshot(nowMs: 10_000, timeoutSeconds: 1).timedOut == 2)
     }
 
     // MARK: latency histogram
@@ -261,7 +233,7 @@ struct ExecutionTrackerTests {
         #expect(h.total == 0)
         #expect(h.percentile(50) == nil)
         #expect(h.percentile(99) == nil)
-        let s = ExecutionTracker(chain: "c").snapshot(nowMs: 0, timeoutSeconds: 0)
+        let s = ExecutionTracker(chain: "c").snapshot(nowMs: 0)
         #expect(s.latencyP50Ms == nil)
         #expect(s.latencyP95Ms == nil)
         #expect(s.latencyP99Ms == nil)
@@ -300,12 +272,12 @@ struct ExecutionTrackerTests {
         for i in 0..<6 { t.saw(.completed(atMs: 1_100 + Int64(i * 10)), for: "id-\(i)") }
         t.saw(Self.failed("enrich", "timeout", "function did not finish within 0.2 s", at: 1_300), for: "id-6")
         t.saw(.completed(atMs: 1_400), for: "ghost")
-        let snapshot = t.snapshot(nowMs: 60_000, timeoutSeconds: 30)
+        let snapshot = t.snapshot(nowMs: 60_000)
         let json = snapshot.json()
         #expect(!json.isEmpty)
         let decoded = try StatusSnapshot.decode(json)
         #expect(decoded == snapshot)
-        #expect(decoded.timedOut == 3)
+        #expect(decoded.inFlight == 3)
         #expect(decoded.unmatchedOutcomes == 1)
         let text = String(decoding: json, as: UTF8.self)
         #expect(text.contains(#""latency_p50_ms""#))
@@ -313,7 +285,7 @@ struct ExecutionTrackerTests {
     }
 
     @Test func aSnapshotWithoutLatenciesSurvivesAJSONRoundTrip() throws {
-        let snapshot = ExecutionTracker(chain: "empty").snapshot(nowMs: 123, timeoutSeconds: 0)
+        let snapshot = ExecutionTracker(chain: "empty").snapshot(nowMs: 123)
         let decoded = try StatusSnapshot.decode(snapshot.json())
         #expect(decoded == snapshot)
         #expect(decoded.latencyP50Ms == nil)

@@ -5,8 +5,9 @@
 /// - `<chain>.output`: results of the last step (completed executions);
 /// - `<chain>.dlq`: dead letters from any step;
 /// - `<chain>.dlq.parked`: dead letters sent back more than `maxRedrives` times, parked instead of looping;
-/// - `<chain>.status`: the coordinator's status snapshots (one partition).
-/// The step names `output`, `dlq` and `status` are therefore reserved.
+/// - `<chain>.status`: the coordinator's status snapshots (one partition);
+/// - `<chain>.timeouts`: one event per execution that had no outcome within the execution timeout.
+/// The step names `output`, `dlq`, `status` and `timeouts` are therefore reserved.
 public struct ChainDefinition: Sendable, Equatable {
     /// Chain name: letters, digits, `.`, `_` and `-`; prefix of every topic and consumer group.
     public var name: String
@@ -16,7 +17,8 @@ public struct ChainDefinition: Sendable, Equatable {
     public var partitions: Int
     /// Replication factor for the chain's topics.
     public var replicationFactor: Int
-    /// Seconds after which an execution without an outcome is reported as timed out (0 = never).
+    /// Seconds after its entry record within which an execution must complete or fail; the coordinator marks one
+    /// without an outcome by then as timed out and publishes it on `<chain>.timeouts` (0 = never).
     public var executionTimeoutSeconds: Double
     /// How often a dead letter may go back to a step (`catena dlq redrive`, or copied back by hand with its
     /// headers) before it is parked on `<chain>.dlq.parked` instead (`max_redrives`, default 3).
@@ -36,7 +38,7 @@ public struct ChainDefinition: Sendable, Equatable {
     }
 
     /// Step names that would collide with the chain's own topics.
-    public static let reservedStepNames: Set<String> = ["output", "dlq", "status"]
+    public static let reservedStepNames: Set<String> = ["output", "dlq", "status", "timeouts"]
 
     /// The input topic of `step`.
     public func inputTopic(of step: String) -> String { "\(name).\(step)" }
@@ -50,6 +52,8 @@ public struct ChainDefinition: Sendable, Equatable {
     public var parkedTopic: String { "\(name).dlq.parked" }
     /// The coordinator's status topic.
     public var statusTopic: String { "\(name).status" }
+    /// The coordinator's timed-out execution events.
+    public var timeoutsTopic: String { "\(name).timeouts" }
     /// Consumer group of the workers of `step`.
     public func consumerGroup(of step: String) -> String { "catena.\(name).\(step)" }
 
@@ -67,7 +71,7 @@ public struct ChainDefinition: Sendable, Equatable {
     /// Every topic the chain uses, with its partition count.
     public var topics: [(name: String, partitions: Int)] {
         steps.map { (inputTopic(of: $0.name), partitions) }
-            + [(outputTopic, partitions), (deadLetterTopic, partitions), (parkedTopic, partitions), (statusTopic, 1)]
+            + [(outputTopic, partitions), (deadLetterTopic, partitions), (parkedTopic, partitions), (statusTopic, 1), (timeoutsTopic, partitions)]
     }
 
     /// `path` resolved against the chain file's directory when it is relative.

@@ -7,7 +7,7 @@ import Foundation
 /// chain: flights            # required; letters, digits, '.', '_', '-'; at most 200 characters
 /// partitions: 6             # optional, default 6, integer 1...10000
 /// replication: 1            # optional, default 1, integer >= 1
-/// execution_timeout: 300    # optional duration, default 0 (= never), >= 0
+/// execution_timeout: 300    # optional duration, default 0 (= never), >= 0; later = timed out
 /// max_redrives: 3           # optional, default 3, integer >= 0: dead letters sent back more often are parked
 /// defaults:                 # optional; applied to every step unless the step overrides
 ///   timeout: 30             # duration > 0 (default 30 s)
@@ -19,7 +19,7 @@ import Foundation
 ///     jitter: none          # none | full (a random wait between 0 and the computed one)
 ///     retry_on: [error, timeout]  # which failures are retried; others are dead-lettered at once
 /// steps:                    # required, at least one step, run in this order
-///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq or status
+///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq, status or timeouts
 ///     function: flights.parse   # required, the registered function name
 ///     timeout: 10           # optional, overrides defaults.timeout
 ///     retry: {max_attempts: 5}  # optional; each field falls back to defaults.retry, then the standard policy

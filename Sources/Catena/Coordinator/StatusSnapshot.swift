@@ -25,12 +25,19 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var inFlight: Int
     public var completed: Int
     public var failed: Int
-    /// Executions in flight for longer than the chain's execution timeout.
+    /// Executions without an outcome within the chain's execution timeout (a terminal status: they are not in
+    /// flight, and an outcome that arrives later does not make them completed or failed).
     public var timedOut: Int
+    /// Outcomes that arrived for executions already timed out.
+    public var late: Int
     /// Outcomes that matched no pending execution (a duplicate from reprocessing, or an outcome for a record
     /// produced straight into a later step's topic).
     public var unmatchedOutcomes: Int
     public var failures: [FailureGroup]
+    /// The chain's execution timeout (0 = none).
+    public var executionTimeoutSeconds: Double
+    /// The latest timed-out executions (at most `ExecutionTracker.recentTimeoutsKept`), latest deadline first.
+    public var recentTimeouts: [ExecutionTimeout]
     public var latencyP50Ms: Int64?
     public var latencyP95Ms: Int64?
     public var latencyP99Ms: Int64?
@@ -64,10 +71,14 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         var lines = [
             "chain \(chain)",
             "  started      \(started)",
-            "  in flight    \(inFlight)" + (timedOut > 0 ? " (\(timedOut) past the execution timeout)" : ""),
+            "  in flight    \(inFlight)",
             "  completed    \(completed)",
             "  failed       \(failed) (dead-lettered)",
         ]
+        if executionTimeoutSeconds > 0 || timedOut > 0 {
+            let within = executionTimeoutSeconds > 0 ? "no outcome within \(Self.seconds(executionTimeoutSeconds))" : "no outcome in time"
+            lines.append("  timed out    \(timedOut) (\(within)\(late > 0 ? "; \(late) finished late" : ""))")
+        }
         if unmatchedOutcomes > 0 { lines.append("  unmatched    \(unmatchedOutcomes) outcomes without a pending execution") }
         lines.append("  latency      p50 \(ms(latencyP50Ms))  p95 \(ms(latencyP95Ms))  p99 \(ms(latencyP99Ms))  max \(ms(latencyMaxMs))")
         if let t = throughput { lines.append(String(format: "  throughput   %.0f executions/s (first entry to last outcome)", t)) }
@@ -75,6 +86,18 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
             lines.append("  dead letters by step and reason:")
             for f in failures { lines.append("    \(f.count)\t\(f.step)\t\(f.kind)\t\(f.message)") }
         }
+        if !recentTimeouts.isEmpty {
+            lines.append("  latest timed out (correlation ID, step last seen at, deadline):")
+            for t in recentTimeouts {
+                let deadline = Timestamp.rfc3339(Date(timeIntervalSince1970: Double(t.deadlineMs) / 1000))
+                lines.append("    \(t.correlationID)\t\(t.lastStep)\t\(deadline)")
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// `300 s`, `2.5 s`.
+    private static func seconds(_ v: Double) -> String {
+        v == v.rounded() ? "\(Int64(v)) s" : "\(v) s"
     }
 }

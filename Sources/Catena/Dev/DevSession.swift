@@ -136,7 +136,7 @@ public struct DevSession: Sendable {
         let deadline = Date().addingTimeInterval(options.timeoutSeconds)
         while !stop.isRequested {
             if let s = await status.next(timeoutSeconds: 1) { last = s }
-            if let s = last, s.started >= produced, s.completed + s.failed >= produced, s.inFlight == 0 { break }
+            if let s = last, s.started >= produced, s.completed + s.failed + s.late >= produced, s.inFlight == 0 { break }
             if let dead = children.first(where: { !$0.isRunning }) {
                 say("\(dead.name) exited unexpectedly (status \(dead.exitStatus ?? -1)); see \(dead.logPath)")
                 break
@@ -153,11 +153,12 @@ public struct DevSession: Sendable {
             return 1
         }
         print(summary(final, produced: produced, elapsed: elapsed, interrupted: stop.isRequested))
-        let balanced = final.completed + final.failed == produced && final.started == produced
+        // Every execution needs an outcome: a timed-out one counts once it has finished late.
+        let balanced = final.completed + final.failed + final.late == produced && final.started == produced
         if stop.isRequested {
             say("interrupted: stopped before every record had an outcome")
         } else if !balanced {
-            say("MISMATCH: completed \(final.completed) + dead-lettered \(final.failed) != produced \(produced)")
+            say("MISMATCH: completed \(final.completed) + dead-lettered \(final.failed) + finished late \(final.late) != produced \(produced)")
         }
         return balanced ? 0 : 1
     }
@@ -171,6 +172,9 @@ public struct DevSession: Sendable {
             "produced       \(produced)",
             "completed      \(s.completed)",
             "dead-lettered  \(s.failed)",
+        ]
+        if s.timedOut > 0 { lines.append("timed out      \(s.timedOut) (\(s.late) finished late)") }
+        lines += [
             "in flight      \(s.inFlight)",
             String(format: "throughput     %.0f records/s end to end (%d outcomes in %.1f s from first produce)", Double(s.completed + s.failed) / max(elapsed, 0.001), s.completed + s.failed, elapsed),
             "latency        p50 \(ms(s.latencyP50Ms))  p95 \(ms(s.latencyP95Ms))  p99 \(ms(s.latencyP99Ms))  max \(ms(s.latencyMaxMs))",
@@ -179,7 +183,9 @@ public struct DevSession: Sendable {
             lines.append("dead letters by step and reason:")
             for f in s.failures { lines.append("  \(String(f.count).padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.step) / \(f.kind): \(f.message)") }
         }
-        lines.append("check          completed + dead-lettered = \(s.completed + s.failed) of \(produced) produced: \(s.completed + s.failed == produced ? "OK" : interrupted ? "INTERRUPTED before every record had an outcome" : "MISMATCH")")
+        let outcomes = s.completed + s.failed + s.late
+        let counted = s.timedOut > 0 ? "completed + dead-lettered + finished late" : "completed + dead-lettered"
+        lines.append("check          \(counted) = \(outcomes) of \(produced) produced: \(outcomes == produced ? "OK" : interrupted ? "INTERRUPTED before every record had an outcome" : "MISMATCH")")
         return lines.joined(separator: "\n")
     }
 

@@ -10,6 +10,29 @@ public enum CorrelationID {
         }.joined()
     }
 
+    /// The key whose correlation ID is `text` (the inverse of `text(forKey:)`): the bytes of a `hex:` ID of a
+    /// binary key, else the UTF-8 of `text`.
+    public static func key(forText text: String) -> [UInt8] {
+        guard text.hasPrefix("hex:") else { return Array(text.utf8) }
+        let digits = Array(text.utf8.dropFirst(4))
+        guard digits.count % 2 == 0 else { return Array(text.utf8) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let hi = hexValue(digits[i]), let lo = hexValue(digits[i + 1]) else { return Array(text.utf8) }
+            bytes.append(hi << 4 | lo)
+        }
+        return self.text(forKey: bytes) == text ? bytes : Array(text.utf8)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
     /// A UUID (version 8, RFC 9562) derived from where a keyless record was written, so every worker and the
     /// coordinator that sees the record computes the same new ID, and reprocessing it does not change it.
     public static func derived(topic: String, partition: Int32, offset: Int64) -> String {

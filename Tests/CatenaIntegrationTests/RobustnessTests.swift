@@ -40,12 +40,12 @@ struct RobustnessTests {
         let chain = try await TestChain.make(prefix: "slow", partitions: 1, steps: [("nap", "builtin.sleep")],
                                              stepExtra: ["nap": "params: {ms: \"500\"}"])
         defer { chain.signalStop() }
-        try await chain.startAllWorkers(arguments: ["--delivery", "at-least-once", "--kafka-property", "max.poll.interval.ms=6000"])
+        try await chain.startAllWorkers(arguments: ["--delivery", "at-least-once", "--kafka-property", "max.poll.interval.ms=2400"])
         let n = 20
         _ = try await TestProducer.send((0..<n).map { OutgoingRecord(topic: chain.definition.entryTopic, key: Array("s\($0)".utf8), value: Array("x".utf8)) })
         let reader = try await TopicReader.make([chain.definition.outputTopic])
         let out = try await reader.read(until: "all \(n) slow records complete", seconds: 90) { Set($0.compactMap(\.key)).count >= n }
-        // 20 x 0.5 s with batches cut at 2 s: the worker never exceeds the 6 s poll interval, so nothing repeats.
+        // 20 x 0.5 s with batches cut at 0.8 s: the worker never exceeds the 2.4 s poll interval, so nothing repeats.
         #expect(out.count == n, "\(out.count) outputs for \(n) records")
         let codes = await chain.stop()
         #expect(codes.values.allSatisfy { $0 == 0 }, "\(codes)")

@@ -81,7 +81,7 @@ public final class StepWorker: @unchecked Sendable {
                 if polled.isEmpty { continue }
                 // Stop a batch early when it runs long, so the worker polls again well within
                 // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
-                let cutAt = Date().addingTimeInterval(batchBudgetSeconds)
+                let cutAt = Date().addingTimeInterval(min(batchBudgetSeconds, options.maxBatchSeconds))
                 var keepAlive = KeepAlive()
                 let outcomes = await processor.process(batch: polled, shouldStop: { stop.isRequested || Date() > cutAt }) {
                     // A call is running long: keep serving the group (partitions paused) so it is not evicted.
@@ -106,7 +106,11 @@ public final class StepWorker: @unchecked Sendable {
                 if !unprocessed.isEmpty {
                     var resume: [TopicPartition: Int64] = [:]
                     for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
-                    Log.info(component, "batch cut short (\(stop.isRequested ? "stopping" : "over \(Int(batchBudgetSeconds)) s")); \(unprocessed.count) records left for the next poll")
+                    // Cutting at maxBatchSeconds is routine for slow functions; near the poll interval it is worth a line.
+                    let routine = !stop.isRequested && options.maxBatchSeconds < batchBudgetSeconds
+                    let reason = stop.isRequested ? "stopping" : "over \(min(batchBudgetSeconds, options.maxBatchSeconds)) s"
+                    let line = "batch cut short (\(reason)); \(unprocessed.count) records left for the next poll"
+                    if routine { Log.debug(component, line) } else { Log.info(component, line) }
                     let seekTo = resume
                     try await io.run { try consumer.seek(seekTo) }
                 }

@@ -2,8 +2,12 @@ import Foundation
 
 /// How a worker consumes and commits.
 public struct WorkerOptions: Sendable {
-    /// Records taken per poll; outputs of one batch are awaited together before the batch's offsets are committed.
-    public var batchSize: Int = 500
+    /// Most records taken per poll (a poll returns what is there without waiting for a full batch); outputs of
+    /// one batch are awaited together, then the batch's offsets are committed (in one transaction when exactly-once).
+    public var batchSize: Int = 2000
+    /// A batch stops taking new records after this long, so slow functions still deliver and commit often;
+    /// the rest is read again by the next poll.
+    public var maxBatchSeconds: Double = 1
     /// Longest blocking poll, in milliseconds (also how quickly a stop request is noticed when idle).
     public var pollTimeoutMs: Int32 = 100
     /// Identifies this worker in logs and dead letters; defaults to `host:pid`.

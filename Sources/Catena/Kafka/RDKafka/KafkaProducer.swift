@@ -21,6 +21,7 @@ public final class KafkaProducer: @unchecked Sendable {
             "linger.ms": "5",
             "batch.num.messages": "10000",
             "queue.buffering.max.messages": "500000",
+            "queue.buffering.max.kbytes": "4096",  // a worker has one batch in flight; 4 MB holds a full one
             "message.max.bytes": "1000000",
             "compression.type": "none",
         ]

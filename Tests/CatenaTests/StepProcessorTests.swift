@@ -492,6 +492,25 @@ struct StepProcessorTests {
         #expect(Self.value(out.headers, "catena_attempt") == "1")
     }
 
+    @Test func sleepWithANeedleSleepsOnlyForPayloadsContainingIt() async throws {
+        // 60 s for "slow" payloads against a 0.3 s step timeout: the slow one times out; the other is an output,
+        // so it did not sleep (it would have timed out too).
+        let chain = Self.chain(retry: RetryPolicy(maxAttempts: 1), timeout: 0.3, params: ["ms": "60000", "needle": "slow"], function: "builtin.sleep")
+        let step = try #require(chain.step(named: "parse"))
+        let p = StepProcessor(chain: chain, step: step, function: try BuiltinFunctions.registry.make(FunctionConfiguration(chain: chain, step: step)), workerID: "w")
+        let fast = try Self.output(await p.process(Self.record(value: Array("fast one".utf8))))
+        #expect(fast.value == Array("fast one".utf8))
+        let (_, letter) = try Self.deadLetter(await p.process(Self.record(value: Array("a slow one".utf8))))
+        #expect(letter.kind == .timeout)
+    }
+
+    @Test func sleepWithoutANeedleSleepsForEveryPayload() async throws {
+        let p = try Self.builtin("builtin.sleep", params: ["ms": "50"])
+        let started = Date()
+        _ = try Self.output(await p.process(Self.record(value: Array("anything".utf8))))
+        #expect(Date().timeIntervalSince(started) >= 0.05)
+    }
+
     @Test(arguments: [("builtin.flaky", "fail_attempts", "-1"), ("builtin.flaky", "fail_attempts", "two"), ("builtin.sleep", "ms", "fast")])
     func invalidBuiltinParametersAreRefused(_ name: String, _ key: String, _ value: String) {
         let chain = Self.chain(params: [key: value], function: name)

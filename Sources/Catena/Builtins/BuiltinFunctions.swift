@@ -10,7 +10,7 @@ import Foundation
 /// | `builtin.json` | checks the payload is JSON (fatal if not) and passes the bytes on untouched | |
 /// | `builtin.reject` | fatal failure when the payload contains `needle` (default `poison`) | `needle` |
 /// | `builtin.flaky` | retryable failure on attempts <= `fail_attempts` (default 1), then identity; with `needle`, only for payloads containing it | `fail_attempts`, `needle` |
-/// | `builtin.sleep` | sleeps `ms` milliseconds (default 100), then identity | `ms` |
+/// | `builtin.sleep` | sleeps `ms` milliseconds (default 100), then identity; with `needle`, only for payloads containing it (the rest pass at once) | `ms`, `needle` |
 public enum BuiltinFunctions {
     /// Registers every built-in function.
     public static func register(into registry: inout FunctionRegistry) {
@@ -29,7 +29,7 @@ public enum BuiltinFunctions {
             guard let ms = Int(config.param("ms") ?? "100"), ms >= 0 else {
                 throw CatenaError.configuration("step '\(config.step.name)': params.ms must be an integer >= 0")
             }
-            return Sleep(ms: ms)
+            return Sleep(ms: ms, needle: config.param("needle").map { Array($0.utf8) })
         }
     }
 
@@ -68,8 +68,7 @@ public enum BuiltinFunctions {
     struct Reject: CatenaFunction {
         let needle: [UInt8]
         func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] {
-            if !needle.isEmpty, payload.count >= needle.count,
-               (0...(payload.count - needle.count)).contains(where: { payload[$0..<($0 + needle.count)].elementsEqual(needle) }) {
+            if payload.containsBytes(needle) {
                 throw StepFailure.fatal("payload contains \"\(String(decoding: needle, as: UTF8.self))\"")
             }
             return payload
@@ -80,7 +79,7 @@ public enum BuiltinFunctions {
         let failAttempts: Int
         var needle: [UInt8]? = nil
         func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] {
-            let targeted = needle.map { n in !n.isEmpty && payload.count >= n.count && (0...(payload.count - n.count)).contains { payload[$0..<($0 + n.count)].elementsEqual(n) } } ?? true
+            let targeted = needle.map { payload.containsBytes($0) } ?? true
             if targeted && context.attempt <= failAttempts { throw StepFailure.retryable("simulated transient failure on attempt \(context.attempt)") }
             return payload
         }
@@ -88,9 +87,17 @@ public enum BuiltinFunctions {
 
     struct Sleep: CatenaFunction {
         let ms: Int
+        var needle: [UInt8]? = nil
         func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] {
-            try await Task.sleep(nanoseconds: UInt64(ms) * 1_000_000)
+            if needle.map({ payload.containsBytes($0) }) ?? true { try await Task.sleep(nanoseconds: UInt64(ms) * 1_000_000) }
             return payload
         }
+    }
+}
+
+private extension Array where Element == UInt8 {
+    /// Whether `needle` (non-empty) occurs in these bytes.
+    func containsBytes(_ needle: [UInt8]) -> Bool {
+        !needle.isEmpty && count >= needle.count && (0...(count - needle.count)).contains { self[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }

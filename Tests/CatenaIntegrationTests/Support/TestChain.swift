@@ -39,7 +39,8 @@ final class TestChain: @unchecked Sendable {
         return try await make(yaml: yaml)
     }
 
-    private func readyFile(_ step: String, _ instance: Int) -> String {
+    /// The ready file (the worker's heartbeat) of worker `instance` of `step`.
+    func readyFile(_ step: String, _ instance: Int) -> String {
         "\(IntegrationEnvironment.logs)/\(definition.name)-\(step)-\(instance).ready"
     }
 

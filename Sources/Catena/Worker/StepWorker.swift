@@ -180,9 +180,10 @@ public final class StepWorker: @unchecked Sendable {
     /// - Returns: false when the transaction failed, was aborted and the consumer rewound (the batch will be read again).
     /// - Throws: when the producer is fenced or hits a fatal error, or even a dead-letter stub is refused.
     private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
+        let polled = Array(batch.nextOffsets.keys)
         do {
             for _ in 0..<3 {
-                try await io.run { () throws -> Void in try producer.beginTransaction() }
+                try await io.run { () throws -> Void in try producer.beginTransaction(); try consumer.ensureAssignmentHeld(polled) }
                 var pending = Array(batch.outgoing.indices)
                 var brokerRefused = false
                 while !pending.isEmpty && !brokerRefused {
@@ -198,6 +199,7 @@ public final class StepWorker: @unchecked Sendable {
                 let next = batch.nextOffsets
                 try await io.run { () throws -> Void in
                     try producer.sendOffsetsToTransaction(next, consumer: consumer)
+                    try consumer.ensureAssignmentHeld(polled)  // a worker stopped past its session commits nothing stale
                     try Self.commitRetrying(producer)
                 }
                 return true

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Every method that can block (poll, commit, close, metadata) is synchronous and must be called from a
 /// thread of its own or a `BlockingQueue`, never from Swift's cooperative pool. Offsets are committed
-/// explicitly (`enable.auto.commit=false`): the caller commits only what it has finished.
+/// explicitly (`enable.auto.commit=false`): the caller commits only what it has finished. Group assignment
+/// changes are applied when the caller polls (`applyRebalance`), never in the middle of its work.
 public final class KafkaConsumer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: OpaquePointer
@@ -31,6 +32,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         defaults["group.id"] = groupID ?? "catena-unused-\(UUID().uuidString)"
         for (k, v) in properties { defaults[k] = v }
         let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        rd_kafka_conf_set_rebalance_cb(conf, Self.applyRebalance)
         handle = try RDKafkaConfig.newClient(type: RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(handle)
         queue = rd_kafka_queue_get_consumer(handle)
@@ -115,6 +117,24 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Number of partitions of `topic` (0 when it does not exist).
     public func partitionCount(_ topic: String, timeoutMs: Int32 = 5000) throws -> Int {
         try KafkaMetadata.partitionCount(handle: handle, topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// Applies a group rebalance, called by librdkafka from `poll` (and `close`). Without such a callback
+    /// librdkafka applies revocations at once on its own thread, also when the session has timed out: the
+    /// partitions of a batch still in flight could change hands, and `rd_kafka_assignment_lost` would be
+    /// cleared before the worker checks it (`ensureAssignmentHeld`). With it, they change between batches.
+    private static let applyRebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = { rk, err, partitions, _ in
+        guard let rk else { return }
+        let assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+            if let error = assign ? rd_kafka_incremental_assign(rk, partitions) : rd_kafka_incremental_unassign(rk, partitions) {
+                Log.warn("consumer", "rebalance: \(String(cString: rd_kafka_error_string(error)))")
+                rd_kafka_error_destroy(error)
+            }
+        } else {
+            let result = rd_kafka_assign(rk, assign ? partitions : nil)
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR { Log.warn("consumer", "rebalance: \(String(cString: rd_kafka_err2str(result)))") }
+        }
     }
 
     /// Leaves the group (committing nothing further) and stops fetching. Idempotent.

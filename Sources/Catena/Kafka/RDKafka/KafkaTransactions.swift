@@ -71,24 +71,25 @@ extension KafkaConsumer {
         rd_kafka_consumer_group_metadata(rawHandle)
     }
 
-    /// Throws an error that requires aborting the transaction when the consumer no longer holds every one of
-    /// `partitions` (those of the batch about to be committed): librdkafka considers the assignment lost (no
-    /// successful heartbeat within `session.timeout.ms`, e.g. the process was stopped, or `max.poll.interval.ms`
-    /// exceeded), or a rebalance took some of them away. Another member may then process the same records
-    /// again, so the batch must not be committed. Apache Kafka would refuse such a commit itself (it aborts
-    /// transactions open past `transaction.timeout.ms` and checks the group generation of transactional
-    /// offset commits); a broker that does neither (Tansu) would take it. librdkafka flags a timed-out session
-    /// as soon as the process runs again, and (see `KafkaConsumer.applyRebalance`) keeps it flagged until the
-    /// next poll.
-    public func ensureAssignmentHeld(_ partitions: [TopicPartition]) throws(TransactionError) {
+    /// Throws an error that requires aborting the transaction unless the consumer has held `partitions` (those
+    /// of the batch about to be committed) throughout since it polled the batch, when `revocationCount` was
+    /// `revocationsAtPoll`. Otherwise another member may process the same records again: librdkafka considers
+    /// the assignment lost (no successful heartbeat within `session.timeout.ms`, e.g. the process was stopped,
+    /// or `max.poll.interval.ms` exceeded; it flags this as soon as the process runs again and, see
+    /// `applyRebalance`, until the next poll), or a rebalance since took partitions away (even if they came
+    /// back). Apache Kafka would refuse such a commit itself (it aborts transactions open past
+    /// `transaction.timeout.ms` and checks the group generation of transactional offset commits); a broker
+    /// that does neither (Tansu) would take it.
+    public func ensureAssignmentHeld(_ partitions: [TopicPartition], revocationsAtPoll: Int) throws(TransactionError) {
         let lost = rd_kafka_assignment_lost(rawHandle) != 0
         let held = Set(assignment())
         let gone = partitions.filter { !held.contains($0) }
-        guard lost || !gone.isEmpty else { return }
+        guard lost || !gone.isEmpty || revocationCount != revocationsAtPoll else { return }
+        let why = lost ? "the consumer lost its partitions (group session timed out)"
+            : gone.isEmpty ? "a rebalance took partitions away since the batch was polled"
+            : "partitions \(gone.map { "\($0.topic)[\($0.partition)]" }) were revoked"
         throw TransactionError(code: RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST.rawValue,
-                               message: lost ? "the consumer lost its partitions (group session timed out); not committing a batch another member may process again"
-                                             : "partitions \(gone.map { "\($0.topic)[\($0.partition)]" }) were revoked; not committing a batch another member may process again",
-                               requiresAbort: true)
+                               message: "\(why); not committing a batch another member may process again", requiresAbort: true)
     }
 
     /// Moves every assigned partition back to its last committed offset (after an aborted transaction, so

@@ -66,6 +66,7 @@ public final class StepWorker: @unchecked Sendable {
                 let component = self.component
                 let batchSize = options.batchSize, timeout = options.pollTimeoutMs
                 let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+                let revocationsAtPoll = consumer.revocationCount  // exactly-once commits only if no partition moved since
                 if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                     // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
                     // removed when it holds none, so a health check can test its age.
@@ -101,7 +102,7 @@ public final class StepWorker: @unchecked Sendable {
                     guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
                     committed.merge(batch.nextOffsets) { max($0, $1) }
                 case .exactlyOnce:
-                    guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+                    guard try await deliverInTransaction(&batch, records, revocationsAtPoll, producer: producer, consumer: consumer, io: io) else { continue }
                 }
                 if !unprocessed.isEmpty {
                     var resume: [TopicPartition: Int64] = [:]
@@ -183,10 +184,11 @@ public final class StepWorker: @unchecked Sendable {
     /// and the batch, with the refused records replaced, is sent again in a new one (at most 3 rounds).
     /// - Returns: false when the transaction failed, was aborted and the consumer rewound (the batch will be read again).
     /// - Throws: when the producer is fenced or hits a fatal error, or even a dead-letter stub is refused.
-    private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
+    private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], _ revocationsAtPoll: Int, producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
+        let held = Array(batch.nextOffsets.keys)
         do {
             for _ in 0..<3 {
-                try await io.run { () throws -> Void in try producer.beginTransaction() }
+                try await io.run { () throws -> Void in try producer.beginTransaction(); try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll) }
                 var pending = Array(batch.outgoing.indices)
                 var brokerRefused = false
                 while !pending.isEmpty && !brokerRefused {
@@ -202,6 +204,7 @@ public final class StepWorker: @unchecked Sendable {
                 let next = batch.nextOffsets
                 try await io.run { () throws -> Void in
                     try producer.sendOffsetsToTransaction(next, consumer: consumer)
+                    try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll)  // nothing stale after a pause
                     try Self.commitRetrying(producer)
                 }
                 return true

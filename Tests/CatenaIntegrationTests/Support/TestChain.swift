@@ -122,6 +122,18 @@ enum Wait {
         }
     }
 
+    /// Like `until`, for a condition that awaits (e.g. a broker read done off the cooperative pool); re-checked
+    /// `every` seconds once the previous check returns.
+    static func untilAsync(_ what: String, seconds: Double, every: Double = 0.02, failIf: () -> String? = { nil },
+                           _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try await !condition() {
+            if let reason = failIf() { throw Timeout(description: "while waiting for \(what): \(reason)") }
+            if Date() > deadline { throw Timeout(description: "timed out after \(seconds) s waiting for \(what)") }
+            try await Task.sleep(nanoseconds: UInt64(every * 1e9))
+        }
+    }
+
     /// Waits (off the cooperative pool) up to `seconds` for `process` to exit; returns whether it did.
     static func exit(of process: ChildProcess, seconds: Double) async -> Bool {
         await BlockingQueue(label: "catena.tests.exit").run { process.waitForExit(seconds: seconds) }

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Every method that can block (poll, commit, close, metadata) is synchronous and must be called from a
 /// thread of its own or a `BlockingQueue`, never from Swift's cooperative pool. Offsets are committed
-/// explicitly (`enable.auto.commit=false`): the caller commits only what it has finished.
+/// explicitly (`enable.auto.commit=false`): the caller commits only what it has finished. Group assignment
+/// changes are applied when the caller polls (`applyRebalance`), not behind its back.
 public final class KafkaConsumer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: OpaquePointer
@@ -15,6 +16,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Topic names by librdkafka topic handle, so a poll does not build the same String for every record.
     /// Only touched by `poll`, which callers serialise (one I/O queue per consumer).
     private var topicNames: [OpaquePointer: String] = [:]
+    /// Rebalances that took partitions away from this consumer (revoked or lost), counted by `applyRebalance`.
+    private let revocations = Atomic(0)
 
     /// Creates a consumer. With `groupID` it may `subscribe`; without, it can only `assign`.
     public init(settings: KafkaSettings, groupID: String?, properties: [String: String] = [:]) throws {
@@ -43,6 +46,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         defaults["group.id"] = groupID ?? "catena-unused-\(UUID().uuidString)"
         for (k, v) in properties { defaults[k] = v }
         let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        rd_kafka_conf_set_rebalance_cb(conf, Self.applyRebalance)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(revocations).toOpaque())  // outlives the handle (destroyed in deinit)
         handle = try RDKafkaConfig.newClient(type: RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(handle)
         queue = rd_kafka_queue_get_consumer(handle)
@@ -136,6 +141,29 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Number of partitions of `topic` (0 when it does not exist).
     public func partitionCount(_ topic: String, timeoutMs: Int32 = 5000) throws -> Int {
         try KafkaMetadata.partitionCount(handle: handle, topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// How many rebalances have taken partitions away from this consumer so far: a caller that notes it when it
+    /// polls a batch can tell whether the group moved any partition before it commits (`ensureAssignmentHeld`).
+    public var revocationCount: Int { revocations.load() }
+
+    /// Applies a group rebalance, called by librdkafka from `poll` (and `close`), and counts revocations.
+    /// Without such a callback librdkafka applies revocations at once on its own thread, also when the session
+    /// has timed out: the partitions of a batch in flight could change hands unseen, and the lost flag
+    /// (`rd_kafka_assignment_lost`) would be cleared at once. With it, they change only when the caller polls.
+    private static let applyRebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = { rk, err, partitions, opaque in
+        guard let rk else { return }
+        let assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+        if !assign, let opaque { Unmanaged<Atomic<Int>>.fromOpaque(opaque).takeUnretainedValue().withValue { $0 += 1 } }
+        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+            if let error = assign ? rd_kafka_incremental_assign(rk, partitions) : rd_kafka_incremental_unassign(rk, partitions) {
+                Log.warn("consumer", "rebalance: \(String(cString: rd_kafka_error_string(error)))")
+                rd_kafka_error_destroy(error)
+            }
+        } else {
+            let result = rd_kafka_assign(rk, assign ? partitions : nil)
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR { Log.warn("consumer", "rebalance: \(String(cString: rd_kafka_err2str(result)))") }
+        }
     }
 
     /// Leaves the group (committing nothing further) and stops fetching. Idempotent.

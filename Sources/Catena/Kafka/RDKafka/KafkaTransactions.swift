@@ -15,6 +15,10 @@ public struct TransactionError: Error, Sendable, CustomStringConvertible {
         "\(message) (code \(code)\(isFatal ? ", fatal" : "")\(requiresAbort ? ", abort required" : "")\(isRetriable ? ", retriable" : ""))"
     }
 
+    init(code: Int32, message: String, isFatal: Bool = false, requiresAbort: Bool = false, isRetriable: Bool = false) {
+        (self.code, self.message, self.isFatal, self.requiresAbort, self.isRetriable) = (code, message, isFatal, requiresAbort, isRetriable)
+    }
+
     /// Takes ownership of `error` and destroys it.
     init(consuming error: OpaquePointer, context: String) {
         code = rd_kafka_error_code(error).rawValue
@@ -65,6 +69,27 @@ extension KafkaConsumer {
     /// The consumer's group metadata (caller destroys it).
     func groupMetadata() -> OpaquePointer {
         rd_kafka_consumer_group_metadata(rawHandle)
+    }
+
+    /// Throws an error that requires aborting the transaction unless the consumer has held `partitions` (those
+    /// of the batch about to be committed) throughout since it polled the batch, when `revocationCount` was
+    /// `revocationsAtPoll`. Otherwise another member may process the same records again: librdkafka considers
+    /// the assignment lost (no successful heartbeat within `session.timeout.ms`, e.g. the process was stopped,
+    /// or `max.poll.interval.ms` exceeded; it flags this as soon as the process runs again and, see
+    /// `applyRebalance`, until the next poll), or a rebalance since took partitions away (even if they came
+    /// back). Apache Kafka would refuse such a commit itself (it aborts transactions open past
+    /// `transaction.timeout.ms` and checks the group generation of transactional offset commits); a broker
+    /// that does neither (Tansu) would take it.
+    public func ensureAssignmentHeld(_ partitions: [TopicPartition], revocationsAtPoll: Int) throws(TransactionError) {
+        let lost = rd_kafka_assignment_lost(rawHandle) != 0
+        let held = Set(assignment())
+        let gone = partitions.filter { !held.contains($0) }
+        guard lost || !gone.isEmpty || revocationCount != revocationsAtPoll else { return }
+        let why = lost ? "the consumer lost its partitions (group session timed out)"
+            : gone.isEmpty ? "a rebalance took partitions away since the batch was polled"
+            : "partitions \(gone.map { "\($0.topic)[\($0.partition)]" }) were revoked"
+        throw TransactionError(code: RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST.rawValue,
+                               message: "\(why); not committing a batch another member may process again", requiresAbort: true)
     }
 
     /// Moves every assigned partition back to its last committed offset (after an aborted transaction, so

@@ -40,7 +40,8 @@ struct RobustnessTests {
         let chain = try await TestChain.make(prefix: "slow", partitions: 1, steps: [("nap", "builtin.sleep")],
                                              stepExtra: ["nap": "params: {ms: \"500\"}"])
         defer { chain.signalStop() }
-        try await chain.startAllWorkers(arguments: ["--delivery", "at-least-once", "--kafka-property", "max.poll.interval.ms=2400"])
+        try await chain.startAllWorkers(arguments: ["--delivery", "at-least-once", "--kafka-property", "max.poll.interval.ms=2400",
+                                                   "--kafka-property", "session.timeout.ms=2000", "--kafka-property", "heartbeat.interval.ms=500"])
         let n = 20
         _ = try await TestProducer.send((0..<n).map { OutgoingRecord(topic: chain.definition.entryTopic, key: Array("s\($0)".utf8), value: Array("x".utf8)) })
         let reader = try await TopicReader.make([chain.definition.outputTopic])

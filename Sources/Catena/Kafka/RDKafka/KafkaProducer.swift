@@ -105,10 +105,13 @@ public final class KafkaProducer: @unchecked Sendable {
     private func produce(_ record: OutgoingRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
         let headers = rd_kafka_headers_new(record.headers.count)
         for header in record.headers {
-            if let value = header.value {
-                value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), value.count) }
-            } else {
-                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            // withCString lends a small string from the stack; passing the String itself copies it to the heap.
+            header.name.withCString { name in
+                if let value = header.value {
+                    value.withUnsafeBytes { _ = rd_kafka_header_add(headers, name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), value.count) }
+                } else {
+                    _ = rd_kafka_header_add(headers, name, -1, nil, 0)
+                }
             }
         }
         let error: OpaquePointer? = record.topic.withCString { topic in

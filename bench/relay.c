@@ -5,7 +5,13 @@
  * acknowledged the batch's outputs (at-least-once). With --transactional ID each batch is instead one
  * Kafka transaction: outputs plus input offsets (exactly-once).
  *
- * usage: relay BROKERS IN_TOPIC OUT_TOPIC GROUP [--transactional ID] [-C k=v]... [-P k=v]... [-X k=v]...
+ * With --envelope CHAIN/STEP it writes the envelope Catena writes instead of passing headers through: the
+ * CloudEvents binary-mode attributes (ce_specversion, ce_id, ce_source, ce_type, ce_time, content-type if
+ * the input has one, ce_correlationid = the key) and catena_chain, catena_step, catena_attempt, then the
+ * input's other headers, then catena_worker: the same work per record as a Catena step, without Catena.
+ *
+ * usage: relay BROKERS IN_TOPIC OUT_TOPIC GROUP [--transactional ID] [--envelope CHAIN/STEP] [-C k=v]...
+ *              [-P k=v]... [-X k=v]...
  *   -C consumer property, -P producer property, -X property for both (applied after the defaults).
  * SIGINT/SIGTERM: finish the batch, commit, leave the group, exit 0. Exits when its parent dies.
  * Built by `catena bench`: cc -O2 -o .build/bench/relay bench/relay.c $(pkg-config --cflags --libs rdkafka)
@@ -16,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH 500
@@ -74,6 +82,41 @@ static void rewind_to_committed(rd_kafka_t *c) {
     rd_kafka_topic_partition_list_destroy(assigned);
 }
 
+/* The envelope headers Catena writes for one output record (see --envelope). */
+static rd_kafka_headers_t *envelope(const rd_kafka_message_t *m, const char *chain, const char *step,
+                                    const char *source, const char *type, const char *worker) {
+    rd_kafka_headers_t *in = NULL, *h = rd_kafka_headers_new(12);
+    if (rd_kafka_message_headers(m, &in) != RD_KAFKA_RESP_ERR_NO_ERROR) in = NULL;
+    char id[600], when[32];
+    int klen = m->key_len > 512 ? 512 : (int)m->key_len;
+    snprintf(id, sizeof id, "%.*s/%s", klen, m->key ? (const char *)m->key : "", step);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm t;
+    gmtime_r(&tv.tv_sec, &t);
+    size_t w = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &t);
+    snprintf(when + w, sizeof when - w, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", 3);
+    rd_kafka_header_add(h, "ce_id", -1, id, (ssize_t)strlen(id));
+    rd_kafka_header_add(h, "ce_source", -1, source, (ssize_t)strlen(source));
+    rd_kafka_header_add(h, "ce_type", -1, type, (ssize_t)strlen(type));
+    rd_kafka_header_add(h, "ce_time", -1, when, (ssize_t)strlen(when));
+    const void *ct; size_t ctlen;
+    if (in && rd_kafka_header_get_last(in, "content-type", &ct, &ctlen) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_header_add(h, "content-type", -1, ct, (ssize_t)ctlen);
+    rd_kafka_header_add(h, "ce_correlationid", -1, m->key, (ssize_t)m->key_len);
+    rd_kafka_header_add(h, "catena_chain", -1, chain, (ssize_t)strlen(chain));
+    rd_kafka_header_add(h, "catena_step", -1, step, (ssize_t)strlen(step));
+    rd_kafka_header_add(h, "catena_attempt", -1, "1", 1);
+    const char *name; const void *value; size_t size;
+    for (size_t i = 0; in && rd_kafka_header_get_all(in, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        if (!strncmp(name, "ce_", 3) || !strncmp(name, "catena_", 7) || !strcmp(name, "content-type")) continue;
+        rd_kafka_header_add(h, name, -1, value, (ssize_t)size);
+    }
+    rd_kafka_header_add(h, "catena_worker", -1, worker, (ssize_t)strlen(worker));
+    return h;
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: relay BROKERS IN_TOPIC OUT_TOPIC GROUP [--transactional ID] [-C k=v] [-P k=v] [-X k=v]\n");
@@ -103,16 +146,29 @@ int main(int argc, char **argv) {
         "client.id=relay-c", NULL};
     for (const char **p = consumer_defaults; *p; p++) set(cc, *p);
     for (const char **p = producer_defaults; *p; p++) set(pc, *p);
-    const char *txn_id = NULL;
+    const char *txn_id = NULL, *envelope_of = NULL;
     for (int i = 5; i < argc; i++) {
         if (i + 1 >= argc) { fprintf(stderr, "relay: %s needs a value\n", argv[i]); return 2; }
         if (!strcmp(argv[i], "--transactional")) txn_id = argv[++i];
+        else if (!strcmp(argv[i], "--envelope")) envelope_of = argv[++i];
         else if (!strcmp(argv[i], "-C")) set(cc, argv[++i]);
         else if (!strcmp(argv[i], "-P")) set(pc, argv[++i]);
         else if (!strcmp(argv[i], "-X")) { set(cc, argv[i + 1]); set(pc, argv[++i]); }
         else { fprintf(stderr, "relay: unknown option %s\n", argv[i]); return 2; }
     }
     if (txn_id) { snprintf(kv, sizeof kv, "transactional.id=%s", txn_id); set(pc, kv); }
+    char chain[256] = "", step[256] = "", source[600], type[600], worker[300];
+    if (envelope_of) {
+        const char *slash = strchr(envelope_of, '/');
+        if (!slash) { fprintf(stderr, "relay: --envelope needs CHAIN/STEP\n"); return 2; }
+        snprintf(chain, sizeof chain, "%.*s", (int)(slash - envelope_of), envelope_of);
+        snprintf(step, sizeof step, "%s", slash + 1);
+    }
+    snprintf(source, sizeof source, "/catena/%s/%s", chain, step);
+    snprintf(type, sizeof type, "dev.catena.%s.%s.output", chain, step);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(worker, sizeof worker, "%s:%d", host, (int)getpid());
     rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
 
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER, pc);
@@ -142,7 +198,8 @@ int main(int argc, char **argv) {
                 continue;
             }
             rd_kafka_headers_t *hdrs = NULL;
-            if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = NULL;
+            if (envelope_of) hdrs = envelope(m, chain, step, source, type, worker);
+            else if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = NULL;
             for (;;) {
                 err = hdrs ? rd_kafka_producev(p, RD_KAFKA_V_TOPIC(out), RD_KAFKA_V_KEY(m->key, m->key_len),
                                                RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

@@ -10,14 +10,17 @@ public enum BenchPeer: String, Sendable, CaseIterable {
     case cRelay = "c-relay"
     /// bench/relay.c --transactional: one transaction per batch.
     case cRelayTransactional = "c-relay-eos"
+    /// bench/relay.c --envelope: the same relay writing Catena's envelope headers (CloudEvents attributes plus
+    /// Catena's) on every output, as a Catena step does: the limit for the same work per record.
+    case cRelayEnvelope = "c-relay-envelope"
     /// bench/relay.py: the confluent-kafka consume/produce/flush/commit loop.
     case pythonRelay = "python-relay"
 
-    /// The four peers every run compares.
-    public static let standard: [BenchPeer] = [.catenaExactlyOnce, .catenaAtLeastOnce, .cRelay, .pythonRelay]
+    /// The peers every run compares.
+    public static let standard: [BenchPeer] = [.catenaExactlyOnce, .catenaAtLeastOnce, .cRelay, .cRelayEnvelope, .pythonRelay]
 
     public var isCatena: Bool { self == .catenaExactlyOnce || self == .catenaAtLeastOnce }
-    public var usesCRelay: Bool { self == .cRelay || self == .cRelayTransactional }
+    public var usesCRelay: Bool { self == .cRelay || self == .cRelayTransactional || self == .cRelayEnvelope }
 }
 
 /// Options of `catena bench`.

@@ -62,6 +62,7 @@ public enum BenchReport {
     /// Catena / peer for each figure and chain length (throughput: higher is better; the rest lower).
     public static func ratioTable(_ results: [BenchResult]) -> String? {
         let pairs: [(BenchPeer, BenchPeer)] = [(.catenaAtLeastOnce, .cRelay), (.catenaExactlyOnce, .cRelay),
+                                               (.catenaAtLeastOnce, .cRelayEnvelope), (.catenaExactlyOnce, .cRelayEnvelope),
                                                (.catenaExactlyOnce, .cRelayTransactional),
                                                (.catenaAtLeastOnce, .pythonRelay), (.catenaExactlyOnce, .pythonRelay),
                                                (.catenaExactlyOnce, .catenaAtLeastOnce)]

@@ -287,10 +287,11 @@ public final class BenchRunner: @unchecked Sendable {
                      "--delivery", peer == .catenaExactlyOnce ? DeliveryMode.exactlyOnce.rawValue : DeliveryMode.atLeastOnce.rawValue,
                      "--instance-id", "bench-\(step)"],
                     ["CATENA_PARENT_PID": String(ProcessInfo.processInfo.processIdentifier), "CATENA_KAFKA_SESSION_TIMEOUT_MS": "6000"])
-        case .cRelay, .cRelayTransactional:
+        case .cRelay, .cRelayTransactional, .cRelayEnvelope:
             guard let relayBinary else { throw CatenaError.failure("the C relay is not compiled") }
             var args = [brokers, input, output, group, "-C", session]
             if peer == .cRelayTransactional { args += ["--transactional", "relay.\(chain.name).\(step)"] }
+            if peer == .cRelayEnvelope { args += ["--envelope", "\(chain.name)/\(step)"] }
             return (relayBinary, args, [:])
         case .pythonRelay:
             guard let python else { throw CatenaError.failure("no Python venv") }

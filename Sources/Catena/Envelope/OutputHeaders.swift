@@ -12,7 +12,7 @@ struct OutputHeaders: Sendable {
     private let step: KafkaHeader
     private let worker: KafkaHeader
     private let firstAttempt: KafkaHeader
-    private let idSuffix: String
+    private let idSuffix: [UInt8]
 
     init(chain: String, step: String, workerID: String) {
         let template = CloudEventHeaders.output(chain: chain, step: step, correlationID: "", attempt: 1, contentType: nil)
@@ -23,20 +23,22 @@ struct OutputHeaders: Sendable {
         self.step = KafkaHeader(HeaderNames.step, text: step)
         worker = KafkaHeader(HeaderNames.worker, text: workerID)
         firstAttempt = KafkaHeader(HeaderNames.attempt, text: "1")
-        idSuffix = "/" + step
+        idSuffix = Array(("/" + step).utf8)
     }
 
-    /// The headers of one output record.
-    func headers(correlationID: String, attempt: Int, contentType: String?, time: String, incoming: [KafkaHeader]) -> [KafkaHeader] {
+    /// The headers of one output record. `time` is the RFC 3339 time as bytes; `key` is the record's key,
+    /// whose bytes are reused for `ce_correlationid` when they spell the correlation ID.
+    func headers(correlationID: String, key: [UInt8], attempt: Int, contentType: String?, time: [UInt8], incoming: [KafkaHeader]) -> [KafkaHeader] {
+        let idBytes = key.elementsEqual(correlationID.utf8) ? key : Array(correlationID.utf8)
         var h: [KafkaHeader] = []
         h.reserveCapacity(11 + incoming.count)
         h.append(specVersion)
-        h.append(KafkaHeader(HeaderNames.id, text: correlationID + idSuffix))
+        h.append(KafkaHeader(HeaderNames.id, idBytes + idSuffix))
         h.append(source)
         h.append(type)
-        h.append(KafkaHeader(HeaderNames.time, text: time))
+        h.append(KafkaHeader(HeaderNames.time, time))
         if let contentType { h.append(KafkaHeader(HeaderNames.contentType, text: contentType)) }
-        h.append(KafkaHeader(HeaderNames.correlationID, text: correlationID))
+        h.append(KafkaHeader(HeaderNames.correlationID, idBytes))
         h.append(chain)
         h.append(step)
         h.append(attempt == 1 ? firstAttempt : KafkaHeader(HeaderNames.attempt, text: String(attempt)))

@@ -4,12 +4,17 @@ import Foundation
 public enum Timestamp {
     /// RFC 3339 UTC with milliseconds, e.g. `2026-12-03T15:04:05.123Z`.
     public static func rfc3339(_ date: Date) -> String {
+        String(decoding: rfc3339Bytes(date), as: UTF8.self)
+    }
+
+    /// `rfc3339(date)` as UTF-8 bytes (a header value), written digit by digit: this runs for every record a
+    /// worker produces.
+    public static func rfc3339Bytes(_ date: Date) -> [UInt8] {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(ms / 1000)
         var t = tm()
         gmtime_r(&seconds, &t)
-        // Written digit by digit: this runs for every record a worker produces.
-        return String(unsafeUninitializedCapacity: 24) { buffer in
+        return [UInt8](unsafeUninitializedCapacity: 24) { buffer, count in
             var i = 0
             func put(_ value: Int, _ width: Int) {
                 var v = value
@@ -23,7 +28,7 @@ public enum Timestamp {
             put(Int(t.tm_year) + 1900, 4); put("-"); put(Int(t.tm_mon) + 1, 2); put("-"); put(Int(t.tm_mday), 2)
             put("T"); put(Int(t.tm_hour), 2); put(":"); put(Int(t.tm_min), 2); put(":"); put(Int(t.tm_sec), 2)
             put("."); put(Int(((ms % 1000) + 1000) % 1000), 3); put("Z")
-            return i
+            count = i
         }
     }
 

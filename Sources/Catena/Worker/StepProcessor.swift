@@ -100,9 +100,9 @@ public struct StepProcessor: Sendable {
 
     /// The record that carries `output` to the next step.
     private func outputRecord(_ envelope: IncomingEnvelope, _ output: [UInt8], attempt: Int) -> OutgoingRecord {
-        let headers = outputHeaders.headers(correlationID: envelope.correlationID, attempt: attempt,
+        let headers = outputHeaders.headers(correlationID: envelope.correlationID, key: envelope.key, attempt: attempt,
                                             contentType: function.outputContentType ?? envelope.contentType,
-                                            time: Timestamp.rfc3339(Date()), incoming: envelope.headers)
+                                            time: Timestamp.rfc3339Bytes(Date()), incoming: envelope.headers)
         return OutgoingRecord(topic: destination, key: envelope.key, value: output, headers: headers)
     }
 

@@ -31,12 +31,12 @@ public struct KafkaSettings: Sendable, Equatable {
         return extra
     }
 
-    /// Properties for any client: bootstrap servers, client id, then the extras.
-    func properties(_ defaults: [String: String]) -> [String: String] {
+    /// Properties for a client of `role`: bootstrap servers, client id, then the extras meant for that kind of client.
+    func properties(_ defaults: [String: String], for role: KafkaClientRole) -> [String: String] {
         var p = defaults
         p["bootstrap.servers"] = brokers
         p["client.id"] = p["client.id"] ?? clientID
-        for (k, v) in extra { p[k] = v }
+        for (k, v) in extra where role.accepts(k) { p[k] = v }
         return p
     }
 }

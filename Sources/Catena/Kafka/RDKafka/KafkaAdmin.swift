@@ -7,7 +7,7 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let handle: OpaquePointer
 
     public init(settings: KafkaSettings) throws {
-        let conf = try RDKafkaConfig.make(settings.properties(["allow.auto.create.topics": "false"]))
+        let conf = try RDKafkaConfig.make(settings.properties(["allow.auto.create.topics": "false"], for: .producer))
         handle = try RDKafkaConfig.newClient(type: RD_KAFKA_PRODUCER, conf: conf)
     }
 

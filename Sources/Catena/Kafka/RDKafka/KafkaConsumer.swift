@@ -45,7 +45,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         ]
         defaults["group.id"] = groupID ?? "catena-unused-\(UUID().uuidString)"
         for (k, v) in properties { defaults[k] = v }
-        let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        let conf = try RDKafkaConfig.make(settings.properties(defaults, for: .consumer))
         rd_kafka_conf_set_rebalance_cb(conf, Self.applyRebalance)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(revocations).toOpaque())  // outlives the handle (destroyed in deinit)
         handle = try RDKafkaConfig.newClient(type: RD_KAFKA_CONSUMER, conf: conf)

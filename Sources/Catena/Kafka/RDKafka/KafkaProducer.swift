@@ -26,7 +26,7 @@ public final class KafkaProducer: @unchecked Sendable {
             "compression.type": "none",
         ]
         for (k, v) in properties { defaults[k] = v }
-        let conf = try RDKafkaConfig.make(settings.properties(defaults))
+        let conf = try RDKafkaConfig.make(settings.properties(defaults, for: .producer))
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
             let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()

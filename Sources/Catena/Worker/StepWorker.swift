@@ -24,6 +24,9 @@ public final class StepWorker: @unchecked Sendable {
     private let batchBudgetSeconds: Double
     /// Batches in a row whose delivery failed transiently; after 5 the worker stops for a fresh producer.
     private var consecutiveDeliveryFailures = 0
+    /// At-least-once: offsets finished since the last commit, and when that was.
+    private var uncommitted: [TopicPartition: Int64] = [:]
+    private var lastCommit = Date.distantPast
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
         self.processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
@@ -65,7 +68,18 @@ public final class StepWorker: @unchecked Sendable {
             while !stop.isRequested {
                 let component = self.component
                 let batchSize = options.batchSize, timeout = options.pollTimeoutMs
-                let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+                let linger = options.effectiveBatchLingerMs
+                let polled = await io.run { () -> [ConsumedRecord] in
+                    var records = consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") }
+                    // Gather up to the linger: one batch (one transaction) for many records, not one each at low rates.
+                    let until = Date().addingTimeInterval(Double(linger) / 1000)
+                    while !records.isEmpty && records.count < batchSize && !stop.isRequested {
+                        let left = Int32(until.timeIntervalSinceNow * 1000)
+                        if left <= 0 { break }
+                        records += consumer.poll(maxRecords: batchSize - records.count, timeoutMs: left) { Log.warn(component, "consumer: \($0)") }
+                    }
+                    return records
+                }
                 let revocationsAtPoll = consumer.revocationCount  // exactly-once commits only if no partition moved since
                 if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                     // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
@@ -171,8 +185,17 @@ public final class StepWorker: @unchecked Sendable {
             let sent = await producer.send(pending.map { batch.outgoing[$0] })
             pending = try batch.replaceRefused(sent, for: pending, inputs: records, processor: processor)
         }
-        let next = batch.nextOffsets
-        try await io.run { try consumer.commit(next, synchronously: false) }
+        // Commit at most every commitIntervalSeconds (a commit per batch costs the broker a request each time
+        // at low rates); only for partitions still ours, so a stale offset cannot rewind another worker's.
+        uncommitted.merge(batch.nextOffsets) { max($0, $1) }
+        guard Date().timeIntervalSince(lastCommit) >= options.commitIntervalSeconds else { return }
+        lastCommit = Date()
+        let offsets = uncommitted
+        uncommitted = [:]
+        try await io.run {
+            let owned = Set(consumer.assignment())
+            try consumer.commit(offsets.filter { owned.contains($0.key) }, synchronously: false)
+        }
     }
 
     // MARK: - Exactly once

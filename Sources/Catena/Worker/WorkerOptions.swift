@@ -8,6 +8,17 @@ public struct WorkerOptions: Sendable {
     /// A batch stops taking new records after this long, so slow functions still deliver and commit often;
     /// the rest is read again by the next poll.
     public var maxBatchSeconds: Double = 1
+    /// A poll that returns less than a full batch keeps collecting records for up to this long, so at low rates
+    /// one batch (one transaction when exactly-once, one round of acknowledgements) covers many records instead
+    /// of one each. It bounds the latency a step adds while waiting; at saturation batches are full at once.
+    /// Default: 50 ms exactly-once (a transaction costs the broker several requests), 20 ms at-least-once.
+    public var batchLingerMs: Int32?
+
+    /// `batchLingerMs`, or its default for the delivery mode.
+    public var effectiveBatchLingerMs: Int32 { batchLingerMs ?? (delivery == .exactlyOnce ? 50 : 20) }
+    /// At-least-once: input offsets are committed at most this often (and when the worker stops); between
+    /// commits a crash repeats at most this much work.
+    public var commitIntervalSeconds: Double = 0.1
     /// Longest blocking poll, in milliseconds (also how quickly a stop request is noticed when idle).
     public var pollTimeoutMs: Int32 = 100
     /// Identifies this worker in logs and dead letters; defaults to `host:pid`.

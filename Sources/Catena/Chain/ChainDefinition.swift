@@ -5,7 +5,8 @@
 /// - `<chain>.output`: results of the last step (completed executions);
 /// - `<chain>.dlq`: dead letters from any step;
 /// - `<chain>.dlq.parked`: dead letters sent back more than `maxRedrives` times, parked instead of looping;
-/// - `<chain>.status`: the coordinator's status snapshots (one partition).
+/// - `<chain>.status`: the coordinator's status snapshots (one partition);
+/// - `<chain>.<step>.retry`: each step's delay path, records waiting for a later attempt (same partitions as the input).
 /// The step names `output`, `dlq` and `status` are therefore reserved.
 public struct ChainDefinition: Sendable, Equatable {
     /// Chain name: letters, digits, `.`, `_` and `-`; prefix of every topic and consumer group.
@@ -38,6 +39,8 @@ public struct ChainDefinition: Sendable, Equatable {
     /// Step names that would collide with the chain's own topics.
     public static let reservedStepNames: Set<String> = ["output", "dlq", "status"]
 
+    /// The delay path of `step`: records waiting for a later attempt, in the partition of their input record.
+    public func retryTopic(of step: String) -> String { "\(name).\(step).retry" }
     /// The input topic of `step`.
     public func inputTopic(of step: String) -> String { "\(name).\(step)" }
     /// The topic external producers write to: the first step's input topic.
@@ -68,6 +71,7 @@ public struct ChainDefinition: Sendable, Equatable {
     public var topics: [(name: String, partitions: Int)] {
         steps.map { (inputTopic(of: $0.name), partitions) }
             + [(outputTopic, partitions), (deadLetterTopic, partitions), (parkedTopic, partitions), (statusTopic, 1)]
+            + steps.map { (retryTopic(of: $0.name), partitions) }
     }
 
     /// `path` resolved against the chain file's directory when it is relative.

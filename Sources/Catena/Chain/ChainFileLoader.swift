@@ -18,6 +18,7 @@ import Foundation
 ///     max_backoff: 10       # duration >= initial_backoff
 ///     jitter: none          # none | full (a random wait between 0 and the computed one)
 ///     retry_on: [error, timeout]  # which failures are retried; others are dead-lettered at once
+///     in_place_max: 1       # duration >= 0: longer waits move the record to <chain>.<step>.retry
 /// steps:                    # required, at least one step, run in this order
 ///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq or status
 ///     function: flights.parse   # required, the registered function name
@@ -109,7 +110,7 @@ private struct Checker {
     static let chainKeys = ["chain", "partitions", "replication", "execution_timeout", "max_redrives", "defaults", "steps"]
     static let defaultsKeys = ["timeout", "retry"]
     static let stepKeys = ["name", "function", "timeout", "retry", "params"]
-    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on"]
+    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on", "in_place_max"]
 
     func error(_ path: String, line: Int?, _ problem: String) -> CatenaError {
         let location = line.map { "\(file):\($0)" } ?? file
@@ -277,6 +278,9 @@ private struct Checker {
                 classes.insert(c)
             }
             policy.retryOn = classes
+        }
+        if let node = fields.value("in_place_max") {
+            policy.inPlaceMax = try duration(node, "\(path).in_place_max", allowZero: true)
         }
         if policy.maxBackoff < policy.initialBackoff {
             // Blame the field this section set; the other one came from the defaults.

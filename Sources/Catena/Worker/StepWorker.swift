@@ -16,6 +16,8 @@ public final class StepWorker: @unchecked Sendable {
         public var consumed = 0
         public var produced = 0
         public var deadLettered = 0
+        /// Records moved to the delay path (a retry after a long wait, or waiting behind their key).
+        public var delayed = 0
     }
     public private(set) var stats = Stats()
 
@@ -26,7 +28,9 @@ public final class StepWorker: @unchecked Sendable {
     private var consecutiveDeliveryFailures = 0
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
-        self.processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
+        var processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
+        processor.delayPath = DelayPath(chain: chain, step: step)
+        self.processor = processor
         self.settings = settings
         self.options = options
         self.component = "worker[\(step.name)]"
@@ -53,6 +57,8 @@ public final class StepWorker: @unchecked Sendable {
         }
         let topic = chain.inputTopic(of: step.name)
         try consumer.subscribe([topic])
+        let retries = try RetryFeed(chain: chain, step: step, settings: settings, properties: options.consumerProperties,
+                                    path: processor.delayPath!, component: component)
         Log.info(component, "consuming \(topic) in group \(chain.consumerGroup(of: step.name)) (\(options.delivery.rawValue)); outputs to \(chain.destinationTopic(after: step.name) ?? "?"), dead letters to \(chain.deadLetterTopic)")
 
         var announcedReady = false
@@ -60,12 +66,16 @@ public final class StepWorker: @unchecked Sendable {
         var lastReport = Date()
         var committed: [TopicPartition: Int64] = [:]
         // Leaving the group and flushing block: do them on the I/O queue, whether the loop ends or throws.
-        let closeClients: @Sendable () async -> Void = { await io.run { consumer.close(); _ = producer.flush() } }
+        let closeClients: @Sendable () async -> Void = { await io.run { consumer.close(); retries.close(); _ = producer.flush() } }
         do {
             while !stop.isRequested {
                 let component = self.component
-                let batchSize = options.batchSize, timeout = options.pollTimeoutMs
-                let polled = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+                let batchSize = options.batchSize
+                let timeout = Int32(min(Int64(options.pollTimeoutMs), retries.msUntilDue(now: Date()) ?? .max))
+                let input = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
+                // Partitions gained in that poll: rebuild their delay-path bookkeeping before any of their records runs.
+                try await io.run { try retries.follow(consumer) }
+                let polled = retries.takeDue(now: Date(), max: batchSize) + input
                 if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                     // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
                     // removed when it holds none, so a health check can test its age.
@@ -98,24 +108,31 @@ public final class StepWorker: @unchecked Sendable {
                 var batch = BatchResult(records: records, outcomes: outcomes)
                 switch options.delivery {
                 case .atLeastOnce:
-                    guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+                    guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else {
+                        try await rewind(retries, consumer: consumer, io: io); continue
+                    }
                     committed.merge(batch.nextOffsets) { max($0, $1) }
                 case .exactlyOnce:
-                    guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+                    guard try await deliverInTransaction(&batch, records, producer: producer, consumer: consumer, io: io) else {
+                        try await rewind(retries, consumer: consumer, io: io); continue
+                    }
                 }
+                processor.delayPath?.batchCommitted()
                 if !unprocessed.isEmpty {
+                    retries.putBack(unprocessed.filter { $0.topic == retries.topic })
                     var resume: [TopicPartition: Int64] = [:]
-                    for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
+                    for r in unprocessed where r.topic != retries.topic { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
                     Log.info(component, "batch cut short (\(stop.isRequested ? "stopping" : "over \(Int(batchBudgetSeconds)) s")); \(unprocessed.count) records left for the next poll")
                     let seekTo = resume
                     try await io.run { try consumer.seek(seekTo) }
                 }
                 stats.consumed += records.count
                 stats.produced += batch.outputs
-                stats.deadLettered += records.count - batch.outputs
+                stats.deadLettered += records.count - batch.outputs - batch.delayed
+                stats.delayed += batch.delayed
                 if Date().timeIntervalSince(lastReport) >= 10 {
                     lastReport = Date()
-                    Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
+                    Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered), delayed \(stats.delayed)")
                 }
             }
             if options.delivery == .atLeastOnce {
@@ -123,7 +140,7 @@ public final class StepWorker: @unchecked Sendable {
                 let finalOffsets = committed
                 try await io.run {
                     let owned = Set(consumer.assignment())
-                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
+                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) || retries.owns($0.key) }, synchronously: true)
                 }
             }
         } catch {
@@ -133,7 +150,14 @@ public final class StepWorker: @unchecked Sendable {
         }
         await closeClients()
         if let readyFile = options.readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
-        Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
+        Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered), delayed \(stats.delayed)")
+    }
+
+    /// After a batch failed to deliver (the consumer was rewound): forgets its delay-path bookkeeping and
+    /// reads the retry partitions again from their committed offsets.
+    private func rewind(_ retries: RetryFeed, consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        processor.delayPath?.batchAborted()
+        try await io.run { try retries.rewind(consumer) }
     }
 
     // MARK: - At least once

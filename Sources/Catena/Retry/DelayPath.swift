@@ -133,6 +133,15 @@ public final class DelayPath: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Takes back the bookkeeping of a delay-path record Kafka refused (its input is dead-lettered instead).
+    public func forget(_ refused: OutgoingRecord) {
+        let asRead = ConsumedRecord(topic: topic, partition: refused.partition ?? -1, offset: -1, timestampMs: -1, key: refused.key, value: nil, headers: refused.headers)
+        guard let retry = RetryRecord.parse(asRead) else { return }
+        lock.lock()
+        working.remove(partition: retry.original.partition, key: retry.original.key, offset: retry.original.offset)
+        lock.unlock()
+    }
+
     /// Forgets a partition this worker no longer owns.
     public func drop(partition: Int32) {
         lock.lock()

@@ -20,6 +20,7 @@ final class RetryFeed: @unchecked Sendable {
     private var owned: Set<Int32> = []
     private var buffers: [Int32: RecordQueue] = [:]
     private var paused: Set<Int32> = []
+    private var lastRebuildWarning = Date.distantPast
     /// A partition buffering more than this is paused until it drains below half.
     static let bufferLimit = 2000
 
@@ -40,17 +41,41 @@ final class RetryFeed: @unchecked Sendable {
     func owns(_ tp: TopicPartition) -> Bool { tp.topic == topic && owned.contains(tp.partition) }
 
     /// Follows `main`'s assignment (gained input partitions are rebuilt, lost ones forgotten), then reads
-    /// what is available without waiting. Blocks; call on the I/O queue.
-    func follow(_ main: KafkaConsumer) throws {
+    /// what is available without waiting. A partition whose rebuild failed (brokers unreachable) is tried
+    /// again on the next call; until then its input records are held back (`readyInput`). Blocks; call on
+    /// the I/O queue.
+    func follow(_ main: KafkaConsumer) {
         let input = Set(main.assignment().filter { $0.topic == inputTopic }.map(\.partition))
         let lost = owned.subtracting(input), gained = input.subtracting(owned)
         if !lost.isEmpty {
-            try consumer.incrementalUnassign(lost.map { TopicPartition(topic, $0) })
+            do { try consumer.incrementalUnassign(lost.map { TopicPartition(topic, $0) }) } catch {
+                Log.warn(component, "retry consumer: \(error)")
+            }
             for p in lost { buffers[p] = nil; paused.remove(p); path.drop(partition: p) }
             owned.subtract(lost)
         }
-        if !gained.isEmpty { try rebuild(gained, main: main) }
+        if !gained.isEmpty {
+            do { try rebuild(gained, main: main) } catch {
+                if Date().timeIntervalSince(lastRebuildWarning) > 5 {
+                    lastRebuildWarning = Date()
+                    Log.warn(component, "cannot read \(topic) partitions \(gained.sorted()) yet, holding their input back: \(error)")
+                }
+            }
+        }
         fill()
+    }
+
+    /// Splits polled input records into those that may run and, per partition whose delay path is not read
+    /// yet, the offset to seek back to.
+    func readyInput(_ records: [ConsumedRecord]) -> (ready: [ConsumedRecord], heldBack: [TopicPartition: Int64]) {
+        guard records.contains(where: { !owned.contains($0.partition) }) else { return (records, [:]) }
+        var ready: [ConsumedRecord] = [], held: [TopicPartition: Int64] = [:]
+        for r in records {
+            if owned.contains(r.partition) { ready.append(r); continue }
+            let tp = TopicPartition(r.topic, r.partition)
+            held[tp] = min(held[tp] ?? r.offset, r.offset)
+        }
+        return (ready, held)
     }
 
     /// Hands out up to `max` records that are due at `now`, each partition's in order, stopping at a

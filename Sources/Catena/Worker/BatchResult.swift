@@ -55,7 +55,11 @@ struct BatchResult: Sendable {
         var replaced: [Int] = []
         for (i, report) in zip(pending, sent) where !report.succeeded {
             if isOutput[i] {
-                if outgoing[i].topic == processor.delayPath?.topic { delayed -= 1 }
+                if let path = processor.delayPath, outgoing[i].topic == path.topic {
+                    // The record could not be delayed: it is dead-lettered instead, and its key no longer waits for it.
+                    path.forget(outgoing[i])
+                    delayed -= 1
+                }
                 let id = IncomingEnvelope.correlationID(of: inputs[i])
                 let (record, _) = processor.deadLetterRecord(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id)
                 outgoing[i] = record

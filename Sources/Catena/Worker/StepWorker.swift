@@ -4,7 +4,9 @@ import Foundation
 /// record, produces outputs and dead letters, and commits input offsets only after the broker has
 /// acknowledged everything the batch produced (at-least-once delivery).
 ///
-/// Records of one partition are processed in order, one at a time, so a key's records stay in order.
+/// Records of one partition are processed in order, one at a time, so a key's records stay in order. A retry
+/// that must wait longer than `in_place_max` moves the record to the step's delay path (`DelayPath`,
+/// `RetryFeed`), with the later records of its key behind it, so other keys keep flowing.
 public final class StepWorker: @unchecked Sendable {
     private let processor: StepProcessor
     private let settings: KafkaSettings
@@ -72,10 +74,16 @@ public final class StepWorker: @unchecked Sendable {
                 let component = self.component
                 let batchSize = options.batchSize
                 let timeout = Int32(min(Int64(options.pollTimeoutMs), retries.msUntilDue(now: Date()) ?? .max))
-                let input = await io.run { consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") } }
-                // Partitions gained in that poll: rebuild their delay-path bookkeeping before any of their records runs.
-                try await io.run { try retries.follow(consumer) }
-                let polled = retries.takeDue(now: Date(), max: batchSize) + input
+                let input = try await io.run { () throws -> [ConsumedRecord] in
+                    let records = consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") }
+                    // Partitions gained in that poll: rebuild their delay-path bookkeeping before any of their records runs.
+                    retries.follow(consumer)
+                    let (ready, heldBack) = retries.readyInput(records)
+                    try consumer.seek(heldBack)
+                    return ready
+                }
+                let due = retries.takeDue(now: Date(), max: batchSize)
+                let polled = due.isEmpty ? input : due + input
                 if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                     // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
                     // removed when it holds none, so a health check can test its age.

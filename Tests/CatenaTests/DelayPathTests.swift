@@ -185,5 +185,28 @@ struct DelayPathTests {
         #expect(path.ledger == DelayLedger(), "the dead letter releases the key")
     }
 
+    /// A clock that moves only when the processor waits in place.
+    final class FakeClock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var now = DelayPathTests.t0
+        func read() -> Date { lock.lock(); defer { lock.unlock() }; return now }
+        func advance(_ s: Double) { lock.lock(); now += s; lock.unlock() }
+    }
+
+    @Test func shortWaitsStayInPlaceThenALongOneMovesWithTheFirstFailureTime() async throws {
+        let clock = FakeClock()
+        let policy = RetryPolicy(maxAttempts: 4, initialBackoff: 0.5, backoffRate: 4, maxBackoff: 10, inPlaceMax: 1)
+        let chain = ChainDefinition(name: "c", steps: [StepDefinition(name: "s", function: "f", retry: policy)])
+        let path = DelayPath(topic: "c.s.retry", policy: policy, clock: { clock.read() })
+        var p = StepProcessor(chain: chain, step: chain.steps[0], function: Flaky(failures: 9), workerID: "w:1", sleep: { clock.advance($0) })
+        p.delayPath = path
+        guard case .delayed(let out) = await p.process(Self.input("A", offset: 10)) else { Issue.record("delayed"); return }
+        // Attempt 1 failed at t0, waited 0.5 s in place; attempt 2 failed, and the 2 s wait moves it.
+        #expect(Self.value(out, HeaderNames.retryAttempt) == "3")
+        #expect(Self.value(out, HeaderNames.retryFirstFailure) == String(RetryRecord.ms(Self.t0)))
+        #expect(Self.value(out, HeaderNames.retryDue) == String(RetryRecord.ms(Self.t0) + 2500))
+        #expect(Self.value(out, HeaderNames.retryLastError) == "down on attempt 2")
+    }
+
     static func value(_ r: OutgoingRecord, _ name: String) -> String? { r.headers.first { $0.name == name }?.text }
 }

@@ -29,7 +29,7 @@ public final class DelayPath: @unchecked Sendable {
     private let lock = NSLock()
     private var working = DelayLedger()
     private var committed = DelayLedger()
-    /// First failure times of the records admitted from the retry topic in the current batch, by input coordinates.
+    /// First failure times of the records that failed in the current batch (or carried one from the retry topic), by input coordinates.
     private var firstFailures: [Origin: Int64] = [:]
 
     private struct Origin: Hashable {
@@ -91,6 +91,16 @@ public final class DelayPath: @unchecked Sendable {
         let delayed = RetryRecord(original: record, attempt: nextAttempt, dueMs: RetryRecord.ms(now.addingTimeInterval(wait)),
                                   reason: .failed, firstFailureMs: first, lastError: message)
         return delayed.outgoing(topic: topic)
+    }
+
+    /// Notes that an attempt of `record` failed now: the first such time in the batch (or the one carried by
+    /// its retry record) is its first failure, for the delay path and the dead letter.
+    public func noteFailure(_ record: ConsumedRecord) {
+        let origin = Origin(original(of: record))
+        let now = RetryRecord.ms(clock())
+        lock.lock()
+        if firstFailures[origin] == nil { firstFailures[origin] = now }
+        lock.unlock()
     }
 
     /// The record the step read, for a record consumed from the retry topic; `record` itself otherwise.

@@ -37,6 +37,7 @@ extension StepProcessor {
             runner.cancel()
             let record = records[outcomes.count]
             let message = InvocationTimeout(seconds: step.timeoutSeconds).description
+            delayPath?.noteFailure(record)
             if let wait = retryWait(after: .timeout, attempt: attempt),
                let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) {
                 outcomes.append(.delayed(delayed))

@@ -89,6 +89,7 @@ public struct StepProcessor: Sendable {
                 return deadLetter(record, .fatal, stepFailure.message, attempts: attempt, correlationID: envelope.correlationID)
             }
             let message = (failure as? StepFailure)?.message ?? String(describing: failure)
+            delayPath?.noteFailure(record)
             guard let wait = retryWait(after: .error, attempt: attempt) else {
                 return deadLetter(record, .retriesExhausted, message, attempts: attempt, correlationID: envelope.correlationID)
             }

@@ -68,7 +68,7 @@ struct DelayedRetryTests {
     @Test("kill -9 while A1 waits on the delay path: after a restart A1, A2 and a new A3 complete once each, in order")
     func orderSurvivesAKill() async throws {
         let chain = try await Self.flakyChain(prefix: "delaykill", needle: "A1", failAttempts: 1,
-                                              retry: "max_attempts: 3, initial_backoff: 15s, max_backoff: 20s, in_place_max: 500ms")
+                                              retry: "max_attempts: 3, initial_backoff: 25s, max_backoff: 30s, in_place_max: 500ms")
         defer { chain.signalStop() }
         try await chain.startAllWorkers()
         let topic = chain.definition.entryTopic
@@ -95,6 +95,36 @@ struct DelayedRetryTests {
         #expect(values.firstIndex(of: "C1")! < values.firstIndex(of: "A1")!, "C1 did not wait for A1: \(values)")
         let codes = await chain.stop()
         #expect(codes.values.filter { $0 != 0 && $0 != 128 + SIGKILL }.isEmpty, "the restarted worker exits cleanly: \(codes)")
+    }
+
+    @Test("a second worker joins while A1 and Z1 wait on the delay path: the partition that moves is rebuilt by its new owner, and order holds")
+    func orderSurvivesARebalance() async throws {
+        let chain = try await TestChain.make(prefix: "delaymove", partitions: 2, steps: [("flaky", "builtin.flaky")],
+                                             stepExtra: ["flaky": "retry: {max_attempts: 3, initial_backoff: 25s, max_backoff: 30s, in_place_max: 500ms}\nparams: {fail_attempts: \"1\", needle: \"-first\"}"])
+        defer { chain.signalStop() }
+        try await chain.startAllWorkers()
+        let topic = chain.definition.entryTopic
+        // A's records on partition 0, Z's on partition 1: whichever partition moves to the new worker has a key waiting.
+        let send = { (values: [(String, String, Int32)]) in
+            _ = try await TestProducer.send(values.map { OutgoingRecord(topic: topic, partition: $0.2, key: Array($0.0.utf8), value: Array($0.1.utf8)) })
+        }
+        try await send([("A", "A1-first", 0), ("Z", "Z1-first", 1), ("B", "B1", 0)])
+        let output = try await TopicReader.make([chain.definition.outputTopic])
+        try await output.read(until: "B1 completes") { $0.map(Self.text).contains("B1") }
+        try await TopicReader.make([chain.definition.retryTopic(of: "flaky")]).read(until: "A1 and Z1 on the delay path") { $0.count >= 2 }
+
+        let second = try await chain.startWorker("flaky", instance: 2)
+        try await send([("A", "A2", 0), ("Z", "Z2", 1)])
+        let out = try await output.read(until: "A1, A2, Z1, Z2 complete", seconds: 90) { rs in
+            Set(rs.map(Self.text)).isSuperset(of: ["A1-first", "A2", "Z1-first", "Z2"])
+        }
+        let values = out.map(Self.text)
+        #expect(values.sorted() == ["A1-first", "A2", "B1", "Z1-first", "Z2"], "each once: \(values)")
+        #expect(values.filter { $0.hasPrefix("A") } == ["A1-first", "A2"], "key A in order: \(values)")
+        #expect(values.filter { $0.hasPrefix("Z") } == ["Z1-first", "Z2"], "key Z in order: \(values)")
+        let log = (try? String(contentsOfFile: second.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("found 1 waiting record(s)"), "the new worker found the moved partition's waiting record")
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 
     @Test("a record out of attempts on the delay path reaches the DLQ byte-for-byte, and the next record of its key is released")

@@ -172,7 +172,7 @@ final class RetryFeed: @unchecked Sendable {
                 break
             }
         }
-        Log.info(component, "delay path: reading \(topic) partitions \(partitions.sorted()); \(found) records waiting on them")
+        Log.info(component, "delay path: reading \(topic) partitions \(partitions.sorted()); found \(found) waiting record(s)")
     }
 
     /// When a retry-topic record is due (0 when it has no due header: run it now).

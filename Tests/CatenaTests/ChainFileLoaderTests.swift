@@ -238,9 +238,9 @@ struct ChainFileLoaderTests {
 
     @Test func topicNamesUpToTheKafkaLimitAreAccepted() throws {
         let chainName = String(repeating: "c", count: 200)
-        let stepName = String(repeating: "s", count: 48)  // 200 + 1 + 48 == 249
+        let stepName = String(repeating: "s", count: 42)  // 200 + 1 + 42 + ".retry" == 249
         let chain = try parse("chain: \(chainName)\nsteps: [{name: \(stepName), function: f}]\n")
-        #expect(chain.entryTopic.count == 249)
+        #expect(chain.retryTopic(of: stepName).count == 249)
         #expect(chain.name == chainName)
     }
 
@@ -338,8 +338,8 @@ struct ChainFileLoaderTests {
         Refusal(label: "reserved step name", text: "chain: c\nsteps: [{name: a, function: f}, {name: dlq, function: f}]\n",
                 expected: ["steps[1].name: \"dlq\" is reserved for the chain's own topics (reserved: dlq, output, status)"]),
         Refusal(label: "topic name too long",
-                text: "chain: \(String(repeating: "c", count: 200))\nsteps: [{name: \(String(repeating: "s", count: 49)), function: f}]\n",
-                expected: ["steps[0].name: the step's topic name would be 250 characters long; Kafka allows at most 249"]),
+                text: "chain: \(String(repeating: "c", count: 200))\nsteps: [{name: \(String(repeating: "s", count: 43)), function: f}]\n",
+                expected: ["steps[0].name: the step's retry topic name would be 250 characters long; Kafka allows at most 249"]),
 
         // Chain.
         Refusal(label: "missing chain", text: "steps: [{name: a, function: f}]\n", expected: ["bad.yaml: chain: required key is missing"]),

@@ -34,8 +34,8 @@ import Foundation
 ///   write `""` for an empty string.
 /// - An empty value (`key:`), `~` or `null` counts as absent for optional keys.
 /// - Unknown keys are refused at every level except inside `params`.
-/// - The derived topic names (`<chain>.<step>`, `<chain>.output`, `.dlq`, `.status`) must be legal
-///   Kafka topic names, i.e. at most 249 characters.
+/// - The derived topic names (`<chain>.<step>`, `<chain>.<step>.retry`, `<chain>.output`, `.dlq`, `.status`)
+///   must be legal Kafka topic names, i.e. at most 249 characters.
 ///
 /// ## Errors
 /// Every refusal throws `CatenaError.configuration` with a message naming the file, the line where
@@ -199,10 +199,11 @@ private struct Checker {
                 throw error("\(path).name", nameNode, "duplicate step name \(String(reflecting: name)) (first at steps[\(first)])")
             }
             firstIndex[name] = index
-            let topic = "\(chainName).\(name)"
+            // The step's longest topic is its delay path, `<chain>.<step>.retry`.
+            let topic = "\(chainName).\(name).retry"
             guard topic.utf8.count <= ChainFileLoader.maxTopicNameLength else {
                 throw error("\(path).name", nameNode,
-                            "the step's topic name would be \(topic.utf8.count) characters long; Kafka allows at most \(ChainFileLoader.maxTopicNameLength) (shorten the chain or step name)")
+                            "the step's retry topic name would be \(topic.utf8.count) characters long; Kafka allows at most \(ChainFileLoader.maxTopicNameLength) (shorten the chain or step name)")
             }
 
             let function = try requiredString(fields, "function")

@@ -27,7 +27,9 @@ final class RetryFeed: @unchecked Sendable {
     init(chain: ChainDefinition, step: StepDefinition, settings: KafkaSettings, properties: [String: String], path: DelayPath, component: String) throws {
         topic = chain.retryTopic(of: step.name)
         inputTopic = chain.inputTopic(of: step.name)
-        var props = properties
+        // Retry records are due seconds later: an idle retry partition need not be fetched 20 times a second
+        // (the broker still answers at once when records arrive).
+        var props = ["fetch.wait.max.ms": "500"].merging(properties) { $1 }
         props["group.id"] = nil
         consumer = try KafkaConsumer(settings: settings, groupID: nil, properties: props)
         self.path = path

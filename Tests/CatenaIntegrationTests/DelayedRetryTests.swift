@@ -127,6 +127,35 @@ struct DelayedRetryTests {
         #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
     }
 
+    @Test("a retry topic with fewer partitions than the input: those partitions retry in place, the others use the delay path")
+    func missingRetryPartitionRetriesInPlace() async throws {
+        let name = IntegrationEnvironment.uniqueName("delayfew")
+        // The retry topic exists already with 1 partition; the chain's input gets 2.
+        try await BlockingQueue(label: "delayfew.topics").run {
+            _ = try KafkaAdmin(settings: IntegrationEnvironment.settings).createTopics([KafkaAdmin.TopicSpec(name: "\(name).flaky.retry", partitions: 1, replicationFactor: 1)])
+        }
+        let chain = try await TestChain.make(yaml: """
+            chain: \(name)
+            partitions: 2
+            steps:
+              - name: flaky
+                function: builtin.flaky
+                retry: {max_attempts: 3, initial_backoff: 2s, in_place_max: 500ms}
+                params: {fail_attempts: "1", needle: "-first"}
+            """)
+        defer { chain.signalStop() }
+        try await chain.startAllWorkers()
+        let topic = chain.definition.entryTopic
+        _ = try await TestProducer.send([OutgoingRecord(topic: topic, partition: 0, key: Array("P".utf8), value: Array("P0-first".utf8)),
+                                         OutgoingRecord(topic: topic, partition: 1, key: Array("Q".utf8), value: Array("Q1-first".utf8))])
+        let out = try await TopicReader.make([chain.definition.outputTopic]).read(until: "both complete") { $0.count >= 2 }
+        #expect(Set(out.map(Self.text)) == ["P0-first", "Q1-first"])
+        #expect(out.allSatisfy { $0.header(HeaderNames.attempt) == "2" })
+        let retry = try await TopicReader.make([chain.definition.retryTopic(of: "flaky")]).read(until: "P0 on the delay path") { !$0.isEmpty }
+        #expect(retry.map(Self.text) == ["P0-first"], "only partition 0 has a retry partition")
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 }, "workers exit 0 on SIGTERM")
+    }
+
     @Test("a record out of attempts on the delay path reaches the DLQ byte-for-byte, and the next record of its key is released")
     func exhaustedOnTheDelayPath() async throws {
         let chain = try await Self.flakyChain(prefix: "delaydlq", needle: "X1", failAttempts: 9,

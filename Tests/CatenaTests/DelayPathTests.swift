@@ -113,6 +113,14 @@ struct DelayPathTests {
         guard case .run = p.admit(Self.input("A", offset: 13)) else { Issue.record("A3 runs at once"); return }
     }
 
+    @Test func aPartitionWithoutARetryPartitionRetriesInPlace() {
+        let p = Self.path()
+        p.retryInPlace(partition: 2)
+        #expect(p.delayIfLong(Self.input("A", offset: 10), wait: 3, nextAttempt: 2, message: "x") == nil)
+        p.drop(partition: 2)
+        #expect(p.delayIfLong(Self.input("A", offset: 10), wait: 3, nextAttempt: 2, message: "x") != nil, "forgotten with the partition")
+    }
+
     @Test func anAbortedBatchLeavesNoBookkeeping() {
         let p = Self.path()
         _ = p.delayIfLong(Self.input("A", offset: 10), wait: 3, nextAttempt: 2, message: "x")

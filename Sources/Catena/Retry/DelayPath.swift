@@ -29,6 +29,9 @@ public final class DelayPath: @unchecked Sendable {
     private let lock = NSLock()
     private var working = DelayLedger()
     private var committed = DelayLedger()
+    /// Input partitions without a retry partition of the same number (the input topic has more partitions
+    /// than the retry topic): their retries wait in place.
+    private var inPlaceOnly: Set<Int32> = []
     /// First failure times of the records that failed in the current batch (or carried one from the retry topic), by input coordinates.
     private var firstFailures: [Origin: Int64] = [:]
 
@@ -86,6 +89,7 @@ public final class DelayPath: @unchecked Sendable {
         let now = clock()
         lock.lock()
         defer { lock.unlock() }
+        guard !inPlaceOnly.contains(record.partition) else { return nil }
         working.add(partition: record.partition, key: record.key, offset: record.offset)
         let first = firstFailures[Origin(record)] ?? RetryRecord.ms(now)
         let delayed = RetryRecord(original: record, attempt: nextAttempt, dueMs: RetryRecord.ms(now.addingTimeInterval(wait)),
@@ -152,11 +156,19 @@ public final class DelayPath: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Retries of input partition `partition` wait in place (its retry partition does not exist).
+    public func retryInPlace(partition: Int32) {
+        lock.lock()
+        inPlaceOnly.insert(partition)
+        lock.unlock()
+    }
+
     /// Forgets a partition this worker no longer owns.
     public func drop(partition: Int32) {
         lock.lock()
         working.drop(partition: partition)
         committed.drop(partition: partition)
+        inPlaceOnly.remove(partition)
         lock.unlock()
     }
 

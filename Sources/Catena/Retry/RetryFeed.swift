@@ -17,7 +17,10 @@ final class RetryFeed: @unchecked Sendable {
     private let consumer: KafkaConsumer
     private let path: DelayPath
     private let component: String
+    /// Input partitions whose retry partition this worker reads.
     private var owned: Set<Int32> = []
+    /// Input partitions this worker owns that have no retry partition (their retries wait in place).
+    private var inPlace: Set<Int32> = []
     private var buffers: [Int32: RecordQueue] = [:]
     private var paused: Set<Int32> = []
     private var lastRebuildWarning = Date.distantPast
@@ -48,9 +51,10 @@ final class RetryFeed: @unchecked Sendable {
     /// the I/O queue.
     func follow(_ main: KafkaConsumer) {
         let input = Set(main.assignment().filter { $0.topic == inputTopic }.map(\.partition))
-        let lost = owned.subtracting(input), gained = input.subtracting(owned)
+        for p in inPlace.subtracting(input) { inPlace.remove(p); path.drop(partition: p) }
+        let lost = owned.subtracting(input), gained = input.subtracting(owned).subtracting(inPlace)
         if !lost.isEmpty {
-            do { try consumer.incrementalUnassign(lost.map { TopicPartition(topic, $0) }) } catch {
+            do { try consumer.incrementalUnassign(lost.sorted().map { TopicPartition(topic, $0) }) } catch {
                 Log.warn(component, "retry consumer: \(error)")
             }
             for p in lost { buffers[p] = nil; paused.remove(p); path.drop(partition: p) }
@@ -70,10 +74,11 @@ final class RetryFeed: @unchecked Sendable {
     /// Splits polled input records into those that may run and, per partition whose delay path is not read
     /// yet, the offset to seek back to.
     func readyInput(_ records: [ConsumedRecord]) -> (ready: [ConsumedRecord], heldBack: [TopicPartition: Int64]) {
-        guard records.contains(where: { !owned.contains($0.partition) }) else { return (records, [:]) }
+        let isReady = { (p: Int32) in self.owned.contains(p) || self.inPlace.contains(p) }
+        guard records.contains(where: { !isReady($0.partition) }) else { return (records, [:]) }
         var ready: [ConsumedRecord] = [], held: [TopicPartition: Int64] = [:]
         for r in records {
-            if owned.contains(r.partition) { ready.append(r); continue }
+            if isReady(r.partition) { ready.append(r); continue }
             let tp = TopicPartition(r.topic, r.partition)
             held[tp] = min(held[tp] ?? r.offset, r.offset)
         }
@@ -142,7 +147,17 @@ final class RetryFeed: @unchecked Sendable {
 
     /// Assigns retry partitions `partitions` from the committed offsets and reads each to its end, adding
     /// what it finds to the bookkeeping (the records stay buffered).
-    private func rebuild(_ partitions: Set<Int32>, main: KafkaConsumer) throws {
+    private func rebuild(_ gained: Set<Int32>, main: KafkaConsumer) throws {
+        let count = Int32(try consumer.partitionCount(topic))
+        let missing = gained.filter { $0 >= count }
+        if !missing.isEmpty {
+            // The input topic has more partitions than its retry topic: those partitions' retries wait in place.
+            Log.warn(component, "\(topic) has \(count) partitions, the input has more: retries of input partitions \(missing.sorted()) wait in place")
+            for p in missing { path.retryInPlace(partition: p) }
+            inPlace.formUnion(missing)
+        }
+        let partitions = gained.subtracting(missing)
+        guard !partitions.isEmpty else { return }
         let tps = partitions.sorted().map { TopicPartition(topic, $0) }
         let committed = try main.committedOffsets(tps)
         var ends: [TopicPartition: Int64] = [:]

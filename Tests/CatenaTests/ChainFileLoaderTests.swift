@@ -160,7 +160,7 @@ struct ChainFileLoaderTests {
         #expect(chain.executionTimeoutSeconds == 0)
         #expect(chain.maxRedrives == 3)
         #expect(chain.parkedTopic == "tiny.dlq.parked")
-        #expect(chain.topics.map(\.name) == ["tiny.only", "tiny.output", "tiny.dlq", "tiny.dlq.parked", "tiny.status", "tiny.timeouts"])
+        #expect(chain.topics.map(\.name) == ["tiny.only", "tiny.output", "tiny.dlq", "tiny.dlq.parked", "tiny.status", "tiny.timeouts", "tiny.only.retry"])
         #expect(chain.steps[0].retry == .standard)
         #expect(chain.steps[0].timeoutSeconds == 30)
     }
@@ -178,6 +178,20 @@ struct ChainFileLoaderTests {
         #expect(chain.steps[0].retry == RetryPolicy(maxAttempts: 1, initialBackoff: 0.2, backoffRate: 1.5, maxBackoff: 10))
         #expect(chain.steps[1].retry == RetryPolicy(maxAttempts: 3, initialBackoff: 0.2, backoffRate: 1.5, maxBackoff: 10))
         #expect(chain.steps.map(\.timeoutSeconds) == [5, 5])
+    }
+
+    @Test func inPlaceMaxIsADurationThatFallsBackToDefaults() throws {
+        let chain = try parse("""
+            chain: c
+            defaults:
+              retry: {in_place_max: 500ms}
+            steps:
+              - {name: a, function: f}
+              - {name: b, function: f, retry: {in_place_max: 0}}
+            """)
+        #expect(chain.steps.map(\.retry.inPlaceMax) == [0.5, 0])
+        #expect(try parse("chain: c\nsteps: [{name: a, function: f}]\n").steps[0].retry.inPlaceMax == 1)
+        #expect(chain.retryTopic(of: "a") == "c.a.retry")
     }
 
     @Test func durationsAcceptNumbersAndUnitSuffixes() throws {
@@ -224,9 +238,9 @@ struct ChainFileLoaderTests {
 
     @Test func topicNamesUpToTheKafkaLimitAreAccepted() throws {
         let chainName = String(repeating: "c", count: 200)
-        let stepName = String(repeating: "s", count: 48)  // 200 + 1 + 48 == 249
+        let stepName = String(repeating: "s", count: 42)  // 200 + 1 + 42 + ".retry" == 249
         let chain = try parse("chain: \(chainName)\nsteps: [{name: \(stepName), function: f}]\n")
-        #expect(chain.entryTopic.count == 249)
+        #expect(chain.retryTopic(of: stepName).count == 249)
         #expect(chain.name == chainName)
     }
 
@@ -291,7 +305,9 @@ struct ChainFileLoaderTests {
         Refusal(label: "unknown step key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retires: 2\n",
                 expected: ["bad.yaml:5: steps[0]: unknown key \"retires\" (known: name, function, timeout, retry, params)"]),
         Refusal(label: "unknown retry key", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retry:\n      max_attempt: 2\n",
-                expected: ["bad.yaml:6: steps[0].retry: unknown key \"max_attempt\" (known: max_attempts, initial_backoff, backoff_rate, max_backoff, jitter, retry_on)"]),
+                expected: ["bad.yaml:6: steps[0].retry: unknown key \"max_attempt\" (known: max_attempts, initial_backoff, backoff_rate, max_backoff, jitter, retry_on, in_place_max)"]),
+        Refusal(label: "negative in_place_max", text: "chain: c\nsteps:\n  - name: a\n    function: f\n    retry:\n      in_place_max: -1\n",
+                expected: ["bad.yaml:6: steps[0].retry.in_place_max: must be >= 0 seconds, got \"-1\""]),
         Refusal(label: "unknown defaults key", text: "chain: c\ndefaults: {timeout: 1, retries: 2}\nsteps: [{name: a, function: f}]\n",
                 expected: ["bad.yaml:2: defaults: unknown key \"retries\" (known: timeout, retry)"]),
         Refusal(label: "unknown defaults.retry key", text: "chain: c\ndefaults:\n  retry: {rate: 2}\nsteps: [{name: a, function: f}]\n",
@@ -324,8 +340,8 @@ struct ChainFileLoaderTests {
         Refusal(label: "reserved step name timeouts", text: "chain: c\nsteps: [{name: timeouts, function: f}]\n",
                 expected: ["steps[0].name: \"timeouts\" is reserved for the chain's own topics"]),
         Refusal(label: "topic name too long",
-                text: "chain: \(String(repeating: "c", count: 200))\nsteps: [{name: \(String(repeating: "s", count: 49)), function: f}]\n",
-                expected: ["steps[0].name: the step's topic name would be 250 characters long; Kafka allows at most 249"]),
+                text: "chain: \(String(repeating: "c", count: 200))\nsteps: [{name: \(String(repeating: "s", count: 43)), function: f}]\n",
+                expected: ["steps[0].name: the step's retry topic name would be 250 characters long; Kafka allows at most 249"]),
 
         // Chain.
         Refusal(label: "missing chain", text: "steps: [{name: a, function: f}]\n", expected: ["bad.yaml: chain: required key is missing"]),

@@ -6,7 +6,8 @@
 /// - `<chain>.dlq`: dead letters from any step;
 /// - `<chain>.dlq.parked`: dead letters sent back more than `maxRedrives` times, parked instead of looping;
 /// - `<chain>.status`: the coordinator's status snapshots (one partition);
-/// - `<chain>.timeouts`: one event per execution that had no outcome within the execution timeout.
+/// - `<chain>.timeouts`: one event per execution that had no outcome within the execution timeout;
+/// - `<chain>.<step>.retry`: each step's delay path, records waiting for a later attempt (same partitions as the input).
 /// The step names `output`, `dlq`, `status` and `timeouts` are therefore reserved.
 public struct ChainDefinition: Sendable, Equatable {
     /// Chain name: letters, digits, `.`, `_` and `-`; prefix of every topic and consumer group.
@@ -40,6 +41,8 @@ public struct ChainDefinition: Sendable, Equatable {
     /// Step names that would collide with the chain's own topics.
     public static let reservedStepNames: Set<String> = ["output", "dlq", "status", "timeouts"]
 
+    /// The delay path of `step`: records waiting for a later attempt, in the partition of their input record.
+    public func retryTopic(of step: String) -> String { "\(name).\(step).retry" }
     /// The input topic of `step`.
     public func inputTopic(of step: String) -> String { "\(name).\(step)" }
     /// The topic external producers write to: the first step's input topic.
@@ -72,6 +75,7 @@ public struct ChainDefinition: Sendable, Equatable {
     public var topics: [(name: String, partitions: Int)] {
         steps.map { (inputTopic(of: $0.name), partitions) }
             + [(outputTopic, partitions), (deadLetterTopic, partitions), (parkedTopic, partitions), (statusTopic, 1), (timeoutsTopic, partitions)]
+            + steps.map { (retryTopic(of: $0.name), partitions) }
     }
 
     /// `path` resolved against the chain file's directory when it is relative.

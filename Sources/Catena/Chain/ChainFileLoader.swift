@@ -18,6 +18,7 @@ import Foundation
 ///     max_backoff: 10       # duration >= initial_backoff
 ///     jitter: none          # none | full (a random wait between 0 and the computed one)
 ///     retry_on: [error, timeout]  # which failures are retried; others are dead-lettered at once
+///     in_place_max: 1       # duration >= 0: longer waits move the record to <chain>.<step>.retry
 /// steps:                    # required, at least one step, run in this order
 ///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq, status or timeouts
 ///     function: flights.parse   # required, the registered function name
@@ -33,8 +34,8 @@ import Foundation
 ///   write `""` for an empty string.
 /// - An empty value (`key:`), `~` or `null` counts as absent for optional keys.
 /// - Unknown keys are refused at every level except inside `params`.
-/// - The derived topic names (`<chain>.<step>`, `<chain>.output`, `.dlq`, `.status`) must be legal
-///   Kafka topic names, i.e. at most 249 characters.
+/// - The derived topic names (`<chain>.<step>`, `<chain>.<step>.retry`, `<chain>.output`, `.dlq`, `.status`)
+///   must be legal Kafka topic names, i.e. at most 249 characters.
 ///
 /// ## Errors
 /// Every refusal throws `CatenaError.configuration` with a message naming the file, the line where
@@ -109,7 +110,7 @@ private struct Checker {
     static let chainKeys = ["chain", "partitions", "replication", "execution_timeout", "max_redrives", "defaults", "steps"]
     static let defaultsKeys = ["timeout", "retry"]
     static let stepKeys = ["name", "function", "timeout", "retry", "params"]
-    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on"]
+    static let retryKeys = ["max_attempts", "initial_backoff", "backoff_rate", "max_backoff", "jitter", "retry_on", "in_place_max"]
 
     func error(_ path: String, line: Int?, _ problem: String) -> CatenaError {
         let location = line.map { "\(file):\($0)" } ?? file
@@ -198,10 +199,11 @@ private struct Checker {
                 throw error("\(path).name", nameNode, "duplicate step name \(String(reflecting: name)) (first at steps[\(first)])")
             }
             firstIndex[name] = index
-            let topic = "\(chainName).\(name)"
+            // The step's longest topic is its delay path, `<chain>.<step>.retry`.
+            let topic = "\(chainName).\(name).retry"
             guard topic.utf8.count <= ChainFileLoader.maxTopicNameLength else {
                 throw error("\(path).name", nameNode,
-                            "the step's topic name would be \(topic.utf8.count) characters long; Kafka allows at most \(ChainFileLoader.maxTopicNameLength) (shorten the chain or step name)")
+                            "the step's retry topic name would be \(topic.utf8.count) characters long; Kafka allows at most \(ChainFileLoader.maxTopicNameLength) (shorten the chain or step name)")
             }
 
             let function = try requiredString(fields, "function")
@@ -277,6 +279,9 @@ private struct Checker {
                 classes.insert(c)
             }
             policy.retryOn = classes
+        }
+        if let node = fields.value("in_place_max") {
+            policy.inPlaceMax = try duration(node, "\(path).in_place_max", allowZero: true)
         }
         if policy.maxBackoff < policy.initialBackoff {
             // Blame the field this section set; the other one came from the defaults.

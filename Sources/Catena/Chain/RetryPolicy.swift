@@ -17,6 +17,9 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Which failures are retried: function errors (`StepFailure.retryable` or any other thrown error),
     /// timeouts, or both. A failure not listed is dead-lettered at once.
     public var retryOn: Set<FailureClass>
+    /// Longest wait, in seconds, that is spent in place (the partition waits); a longer wait moves the record
+    /// to the step's delay path (`<chain>.<step>.retry`) so other keys keep flowing (`in_place_max`, default 1).
+    public var inPlaceMax: Double
 
     /// Randomisation of the waits between attempts.
     public enum Jitter: String, Sendable, CaseIterable { case none, full }
@@ -24,14 +27,19 @@ public struct RetryPolicy: Sendable, Equatable {
     public enum FailureClass: String, Sendable, CaseIterable { case error, timeout }
 
     public init(maxAttempts: Int = 3, initialBackoff: Double = 0.2, backoffRate: Double = 2.0, maxBackoff: Double = 10,
-                jitter: Jitter = .none, retryOn: Set<FailureClass> = [.error, .timeout]) {
+                jitter: Jitter = .none, retryOn: Set<FailureClass> = [.error, .timeout], inPlaceMax: Double = 1) {
         self.maxAttempts = maxAttempts
         self.initialBackoff = initialBackoff
         self.backoffRate = backoffRate
         self.maxBackoff = maxBackoff
         self.jitter = jitter
         self.retryOn = retryOn
+        self.inPlaceMax = inPlaceMax
     }
+
+    /// Whether a wait of `seconds` before the next attempt is too long to spend in place: the record then
+    /// goes to the delay path instead.
+    public func movesToDelayPath(wait seconds: Double) -> Bool { seconds > inPlaceMax }
 
     /// The wait before `attempt` with the policy's jitter applied (`random` returns a value in 0...1).
     public func wait(beforeAttempt attempt: Int, random: () -> Double = { Double.random(in: 0...1) }) -> Double? {

@@ -40,6 +40,28 @@ public enum HeaderNames {
     public static let parkedStep = "catena_parked_step"
     public static let parkedReason = "catena_parked_reason"
 
+    /// On a dead letter that went through the delay path: when its first failure happened (RFC 3339).
+    public static let errorFirstFailure = "catena_error_first_failure"
+
+    // Delay-path headers, added to the record's own headers on `<chain>.<step>.retry` and removed when it runs again.
+    /// The attempt the record runs next (1 for a record waiting behind an earlier one of its key).
+    public static let retryAttempt = "catena_retry_attempt"
+    /// When the next attempt is due, epoch milliseconds.
+    public static let retryDue = "catena_retry_due"
+    /// `failed` (its last attempt failed) or `waiting` (moved behind an earlier record of its key, not run yet).
+    public static let retryReason = "catena_retry_reason"
+    /// When the record first failed, and the last error, for the dead letter it may become.
+    public static let retryFirstFailure = "catena_retry_first_failure"
+    public static let retryLastError = "catena_retry_last_error"
+    /// Where the record was first read: the step's input topic, partition, offset and timestamp.
+    public static let retryOriginTopic = "catena_retry_origin_topic"
+    public static let retryOriginPartition = "catena_retry_origin_partition"
+    public static let retryOriginOffset = "catena_retry_origin_offset"
+    public static let retryOriginTimestamp = "catena_retry_origin_timestamp"
+
+    /// Whether `name` is a delay-path header (dropped before the record runs again or is dead-lettered).
+    public static func isRetryHeader(_ name: String) -> Bool { name.hasPrefix("catena_retry_") }
+
     /// Headers a worker sets on every output record; any incoming copies are replaced, not appended.
     public static let envelope: Set<String> = [specVersion, id, source, type, time, contentType, correlationID, chain, step, attempt, worker]
 

@@ -11,10 +11,13 @@ struct TransientDeliveryFailure: Error, CustomStringConvertible {
 
 /// The records a batch of inputs turned into, in input order, and the offsets that finish the batch.
 struct BatchResult: Sendable {
-    /// One record per input: its output, its dead letter, or its parked record.
+    /// One record per input: its output, its dead letter, its parked record, or its delay-path record.
     var outgoing: [OutgoingRecord]
-    /// Whether `outgoing[i]` is an output (true) or a dead letter or parked record (false).
+    /// Whether `outgoing[i]` is an output or a delay-path record (true: if Kafka refuses it, the input is
+    /// dead-lettered) or a dead letter or parked record (false).
     var isOutput: [Bool]
+    /// How many of `outgoing` are delay-path records.
+    var delayed = 0
     /// The offsets to commit once everything is delivered: per partition, the last input's offset + 1.
     var nextOffsets: [TopicPartition: Int64]
 
@@ -27,6 +30,7 @@ struct BatchResult: Sendable {
             case .output(let r): outgoing.append(r); isOutput.append(true)
             case .deadLetter(let r, _): outgoing.append(r); isOutput.append(false)
             case .parked(let r): outgoing.append(r); isOutput.append(false)
+            case .delayed(let r): outgoing.append(r); isOutput.append(true); delayed += 1
             }
         }
         nextOffsets = [:]
@@ -36,7 +40,8 @@ struct BatchResult: Sendable {
         }
     }
 
-    var outputs: Int { isOutput.filter { $0 }.count }
+    /// Outputs to the next step (delay-path records not counted).
+    var outputs: Int { isOutput.filter { $0 }.count - delayed }
 
     /// Replaces what Kafka refused: an output by the dead letter of its input, a dead letter (too large to
     /// fit even as the original record plus error headers) by a stub with the coordinates, the error and a
@@ -50,6 +55,11 @@ struct BatchResult: Sendable {
         var replaced: [Int] = []
         for (i, report) in zip(pending, sent) where !report.succeeded {
             if isOutput[i] {
+                if let path = processor.delayPath, outgoing[i].topic == path.topic {
+                    // The record could not be delayed: it is dead-lettered instead, and its key no longer waits for it.
+                    path.forget(outgoing[i])
+                    delayed -= 1
+                }
                 let id = IncomingEnvelope.correlationID(of: inputs[i])
                 let (record, _) = processor.deadLetterRecord(inputs[i], .outputRejected, "output refused by Kafka: \(report.errorMessage)", attempts: 1, correlationID: id)
                 outgoing[i] = record

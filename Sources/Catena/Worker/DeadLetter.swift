@@ -28,6 +28,8 @@ public struct DeadLetter: Sendable, Equatable {
     public var attempts: Int
     public var correlationID: String
     public var workerID: String
+    /// When the record first failed, for a record that went through the delay path (`catena_error_first_failure`).
+    public var firstFailure: Date?
 
     public init(step: String, kind: DeadLetterKind, message: String, attempts: Int, correlationID: String, workerID: String) {
         self.step = step
@@ -54,6 +56,7 @@ public struct DeadLetter: Sendable, Equatable {
             KafkaHeader(HeaderNames.originOffset, text: String(original.offset)),
             KafkaHeader(HeaderNames.originTimestamp, text: String(original.timestampMs)),
         ]
+        if let firstFailure { headers.append(KafkaHeader(HeaderNames.errorFirstFailure, text: Timestamp.rfc3339(firstFailure))) }
         // Keyless records are keyed by their correlation ID's partition choice only through the key, so a
         // null key stays null here; the correlation ID travels in catena_error_correlationid.
         return OutgoingRecord(topic: topic, key: original.key, value: original.value, headers: headers)

@@ -37,7 +37,13 @@ extension StepProcessor {
             runner.cancel()
             let record = records[outcomes.count]
             let message = InvocationTimeout(seconds: step.timeoutSeconds).description
-            if let wait = retryWait(after: .timeout, attempt: attempt) {
+            delayPath?.noteFailure(record)
+            if let wait = retryWait(after: .timeout, attempt: attempt),
+               let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) {
+                outcomes.append(.delayed(delayed))
+                resumption = nil
+                next = outcomes.count
+            } else if let wait = retryWait(after: .timeout, attempt: attempt) {
                 Log.debug("worker", "\(step.name): \(IncomingEnvelope.correlationID(of: record)) attempt \(attempt) timed out; retrying in \(wait) s")
                 resumption = Resumption(attempt: attempt + 1, wait: wait)
                 next = outcomes.count

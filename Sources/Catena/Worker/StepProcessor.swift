@@ -8,6 +8,8 @@ public enum StepOutcome: Sendable {
     case deadLetter(OutgoingRecord, DeadLetter)
     /// A dead letter sent back too often (`ReplayGuard`): this record goes to `<chain>.dlq.parked`; the step did not run.
     case parked(OutgoingRecord)
+    /// The record waits on the step's delay path (`DelayPath`): this record goes to `<chain>.<step>.retry`.
+    case delayed(OutgoingRecord)
 }
 
 /// Processes one record of one step: decodes the envelope, runs the function with the step's timeout and
@@ -22,6 +24,8 @@ public struct StepProcessor: Sendable {
     private let outputHeaders: OutputHeaders
     /// Sleeps between attempts; replaceable in tests.
     let sleep: @Sendable (Double) async -> Void
+    /// The step's delay path, when the worker runs one; nil: every retry waits in place.
+    public var delayPath: DelayPath?
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, workerID: String,
                 sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(s * 1_000_000_000)) }) {
@@ -50,7 +54,13 @@ public struct StepProcessor: Sendable {
     /// whose watchdog times it out), retries in place per the step's policy, and builds the outcome.
     /// A dead letter sent back with its headers is a replay (`ReplayGuard`): counted, or parked past the chain's limit.
     /// - Returns: nil when the run was abandoned (an attempt timed out): the worker decides what happens next.
-    func process(_ incoming: ConsumedRecord, resuming resumption: Resumption?, in run: BatchRun) async -> StepOutcome? {
+    func process(_ consumed: ConsumedRecord, resuming resumption: Resumption?, in run: BatchRun) async -> StepOutcome? {
+        var (incoming, firstAttempt) = (consumed, 1)
+        switch delayPath?.admit(consumed, resuming: resumption != nil) {
+        case .delay(let waiting)?: return .delayed(waiting)
+        case .run(let admitted, let attempt)?: (incoming, firstAttempt) = (admitted, attempt)
+        case nil: break
+        }
         let record: ConsumedRecord
         switch replayGuard.decide(incoming) {
         case .process: record = incoming
@@ -63,7 +73,7 @@ public struct StepProcessor: Sendable {
         do { envelope = try IncomingEnvelope.decode(record) } catch {
             return deadLetter(record, .undecodable, error.message, attempts: 0, correlationID: IncomingEnvelope.correlationID(of: record))
         }
-        var attempt = resumption?.attempt ?? 1
+        var attempt = resumption?.attempt ?? firstAttempt
         if let wait = resumption?.wait, wait > 0 { await sleep(wait) }
         while true {
             let context = StepContext(correlationID: envelope.correlationID, chain: chain.name, step: step.name, attempt: attempt, headers: envelope.headers)
@@ -81,9 +91,11 @@ public struct StepProcessor: Sendable {
                 return deadLetter(record, .fatal, stepFailure.message, attempts: attempt, correlationID: envelope.correlationID)
             }
             let message = (failure as? StepFailure)?.message ?? String(describing: failure)
+            delayPath?.noteFailure(record)
             guard let wait = retryWait(after: .error, attempt: attempt) else {
                 return deadLetter(record, .retriesExhausted, message, attempts: attempt, correlationID: envelope.correlationID)
             }
+            if let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) { return .delayed(delayed) }
             Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
             await sleep(wait)
             attempt += 1
@@ -114,7 +126,9 @@ public struct StepProcessor: Sendable {
 
     /// The dead-letter record for `record`, and what it says.
     func deadLetterRecord(_ record: ConsumedRecord, _ kind: DeadLetterKind, _ message: String, attempts: Int, correlationID: String) -> (OutgoingRecord, DeadLetter) {
-        let letter = DeadLetter(step: step.name, kind: kind, message: message, attempts: attempts, correlationID: correlationID, workerID: workerID)
+        let record = delayPath?.original(of: record) ?? record
+        var letter = DeadLetter(step: step.name, kind: kind, message: message, attempts: attempts, correlationID: correlationID, workerID: workerID)
+        letter.firstFailure = delayPath?.firstFailure(of: record)
         return (letter.record(for: record, topic: chain.deadLetterTopic), letter)
     }
 }

@@ -4,7 +4,9 @@ import Foundation
 /// record, produces outputs and dead letters, and commits input offsets only after the broker has
 /// acknowledged everything the batch produced (at-least-once delivery).
 ///
-/// Records of one partition are processed in order, one at a time, so a key's records stay in order.
+/// Records of one partition are processed in order, one at a time, so a key's records stay in order. A retry
+/// that must wait longer than `in_place_max` moves the record to the step's delay path (`DelayPath`,
+/// `RetryFeed`), with the later records of its key behind it, so other keys keep flowing.
 public final class StepWorker: @unchecked Sendable {
     private let processor: StepProcessor
     private let settings: KafkaSettings
@@ -16,6 +18,8 @@ public final class StepWorker: @unchecked Sendable {
         public var consumed = 0
         public var produced = 0
         public var deadLettered = 0
+        /// Records moved to the delay path (a retry after a long wait, or waiting behind their key).
+        public var delayed = 0
     }
     public private(set) var stats = Stats()
 
@@ -29,7 +33,9 @@ public final class StepWorker: @unchecked Sendable {
     private var lastCommit = Date.distantPast
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
-        self.processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
+        var processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
+        processor.delayPath = DelayPath(chain: chain, step: step)
+        self.processor = processor
         self.settings = settings
         self.options = options
         self.component = "worker[\(step.name)]"
@@ -56,6 +62,8 @@ public final class StepWorker: @unchecked Sendable {
         }
         let topic = chain.inputTopic(of: step.name)
         try consumer.subscribe([topic])
+        let retries = try RetryFeed(chain: chain, step: step, settings: settings, properties: options.consumerProperties,
+                                    path: processor.delayPath!, component: component)
         Log.info(component, "consuming \(topic) in group \(chain.consumerGroup(of: step.name)) (\(options.delivery.rawValue)); outputs to \(chain.destinationTopic(after: step.name) ?? "?"), dead letters to \(chain.deadLetterTopic)")
 
         var announcedReady = false
@@ -63,13 +71,14 @@ public final class StepWorker: @unchecked Sendable {
         var lastReport = Date()
         var committed: [TopicPartition: Int64] = [:]
         // Leaving the group and flushing block: do them on the I/O queue, whether the loop ends or throws.
-        let closeClients: @Sendable () async -> Void = { await io.run { consumer.close(); _ = producer.flush() } }
+        let closeClients: @Sendable () async -> Void = { await io.run { consumer.close(); retries.close(); _ = producer.flush() } }
         do {
             while !stop.isRequested {
                 let component = self.component
-                let batchSize = options.batchSize, timeout = options.pollTimeoutMs
+                let batchSize = options.batchSize
+                let timeout = Int32(min(Int64(options.pollTimeoutMs), retries.msUntilDue(now: Date()) ?? .max))
                 let linger = options.effectiveBatchLingerMs
-                let polled = await io.run { () -> [ConsumedRecord] in
+                let input = try await io.run { () throws -> [ConsumedRecord] in
                     var records = consumer.poll(maxRecords: batchSize, timeoutMs: timeout) { Log.warn(component, "consumer: \($0)") }
                     // Gather up to the linger: one batch (one transaction) for many records, not one each at low rates.
                     let until = Date().addingTimeInterval(Double(linger) / 1000)
@@ -78,9 +87,15 @@ public final class StepWorker: @unchecked Sendable {
                         if left <= 0 { break }
                         records += consumer.poll(maxRecords: batchSize - records.count, timeoutMs: left) { Log.warn(component, "consumer: \($0)") }
                     }
-                    return records
+                    // Partitions gained in those polls: rebuild their delay-path bookkeeping before any of their records runs.
+                    retries.follow(consumer)
+                    let (ready, heldBack) = retries.readyInput(records)
+                    try consumer.seek(heldBack)
+                    return ready
                 }
                 let revocationsAtPoll = consumer.revocationCount  // exactly-once commits only if no partition moved since
+                let due = retries.takeDue(now: Date(), max: batchSize)
+                let polled = due.isEmpty ? input : due + input
                 if let readyFile = options.readyFile, !announcedReady || Date().timeIntervalSince(lastHeartbeat) >= 5 {
                     // The ready file is a heartbeat: written while the worker holds partitions and keeps polling,
                     // removed when it holds none, so a health check can test its age.
@@ -113,14 +128,20 @@ public final class StepWorker: @unchecked Sendable {
                 var batch = BatchResult(records: records, outcomes: outcomes)
                 switch options.delivery {
                 case .atLeastOnce:
-                    guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else { continue }
+                    guard try await deliverThenCommit(&batch, records, producer: producer, consumer: consumer, io: io) else {
+                        try await rewind(retries, consumer: consumer, io: io); continue
+                    }
                     committed.merge(batch.nextOffsets) { max($0, $1) }
                 case .exactlyOnce:
-                    guard try await deliverInTransaction(&batch, records, revocationsAtPoll, producer: producer, consumer: consumer, io: io) else { continue }
+                    guard try await deliverInTransaction(&batch, records, revocationsAtPoll, producer: producer, consumer: consumer, io: io) else {
+                        try await rewind(retries, consumer: consumer, io: io); continue
+                    }
                 }
+                processor.delayPath?.batchCommitted()
                 if !unprocessed.isEmpty {
+                    retries.putBack(unprocessed.filter { $0.topic == retries.topic })
                     var resume: [TopicPartition: Int64] = [:]
-                    for r in unprocessed { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
+                    for r in unprocessed where r.topic != retries.topic { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
                     // Cutting at maxBatchSeconds is routine for slow functions; near the poll interval it is worth a line.
                     let routine = !stop.isRequested && options.maxBatchSeconds < batchBudgetSeconds
                     let reason = stop.isRequested ? "stopping" : "over \(min(batchBudgetSeconds, options.maxBatchSeconds)) s"
@@ -131,10 +152,11 @@ public final class StepWorker: @unchecked Sendable {
                 }
                 stats.consumed += records.count
                 stats.produced += batch.outputs
-                stats.deadLettered += records.count - batch.outputs
+                stats.deadLettered += records.count - batch.outputs - batch.delayed
+                stats.delayed += batch.delayed
                 if Date().timeIntervalSince(lastReport) >= 10 {
                     lastReport = Date()
-                    Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
+                    Log.info(component, "consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered), delayed \(stats.delayed)")
                 }
             }
             if options.delivery == .atLeastOnce {
@@ -142,7 +164,7 @@ public final class StepWorker: @unchecked Sendable {
                 let finalOffsets = committed
                 try await io.run {
                     let owned = Set(consumer.assignment())
-                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) }, synchronously: true)
+                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) || retries.owns($0.key) }, synchronously: true)
                 }
             }
         } catch {
@@ -152,7 +174,14 @@ public final class StepWorker: @unchecked Sendable {
         }
         await closeClients()
         if let readyFile = options.readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
-        Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered)")
+        Log.info(component, "stopping: consumed \(stats.consumed), output \(stats.produced), dead-lettered \(stats.deadLettered), delayed \(stats.delayed)")
+    }
+
+    /// After a batch failed to deliver (the consumer was rewound): forgets its delay-path bookkeeping and
+    /// reads the retry partitions again from their committed offsets.
+    private func rewind(_ retries: RetryFeed, consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        processor.delayPath?.batchAborted()
+        try await io.run { try retries.rewind(consumer) }
     }
 
     // MARK: - At least once
@@ -192,9 +221,12 @@ public final class StepWorker: @unchecked Sendable {
         lastCommit = Date()
         let offsets = uncommitted
         uncommitted = [:]
+        let inputTopic = processor.chain.inputTopic(of: processor.step.name), retryTopic = processor.chain.retryTopic(of: processor.step.name)
         try await io.run {
+            // Retry partition p goes with input partition p.
             let owned = Set(consumer.assignment())
-            try consumer.commit(offsets.filter { owned.contains($0.key) }, synchronously: false)
+            try consumer.commit(offsets.filter { owned.contains($0.key.topic == retryTopic ? TopicPartition(inputTopic, $0.key.partition) : $0.key) },
+                                synchronously: false)
         }
     }
 
@@ -208,7 +240,9 @@ public final class StepWorker: @unchecked Sendable {
     /// - Returns: false when the transaction failed, was aborted and the consumer rewound (the batch will be read again).
     /// - Throws: when the producer is fenced or hits a fatal error, or even a dead-letter stub is refused.
     private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], _ revocationsAtPoll: Int, producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
-        let held = Array(batch.nextOffsets.keys)
+        // Retry partition p goes with input partition p: the batch needs the input partitions of both still held.
+        let inputTopic = processor.chain.inputTopic(of: processor.step.name), retryTopic = processor.chain.retryTopic(of: processor.step.name)
+        let held = Array(Set(batch.nextOffsets.keys.map { $0.topic == retryTopic ? TopicPartition(inputTopic, $0.partition) : $0 }))
         do {
             for _ in 0..<3 {
                 try await io.run { () throws -> Void in try producer.beginTransaction(); try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll) }

@@ -285,7 +285,7 @@ struct ExecutionDeadlineTests {
 
     @Test func theTimeoutsTopicIsOneOfTheChainsTopics() {
         #expect(Self.chain.timeoutsTopic == "orders.timeouts")
-        #expect(Self.chain.topics.map(\.name) == ["orders.a", "orders.b", "orders.output", "orders.dlq", "orders.dlq.parked", "orders.status", "orders.timeouts"])
+        #expect(Self.chain.topics.map(\.name) == ["orders.a", "orders.b", "orders.output", "orders.dlq", "orders.dlq.parked", "orders.status", "orders.timeouts", "orders.a.retry", "orders.b.retry"])
         #expect(Self.chain.topics.last?.partitions == Self.chain.partitions)
         #expect(ChainDefinition.reservedStepNames.contains("timeouts"))
     }

@@ -25,6 +25,24 @@ struct OrderingAndLagTests {
         #expect(await chain.stop().values.allSatisfy { $0 == 0 })
     }
 
+    @Test("at-least-once: batches that come within the commit interval of each other are committed once traffic stops")
+    func atLeastOnceCommitsTheLastBatchesWhenIdle() async throws {
+        let chain = try await TestChain.make(prefix: "idlecommit", partitions: 1, steps: [("pass", "builtin.identity")])
+        defer { chain.signalStop() }
+        try await chain.startAllWorkers(arguments: ["--delivery", "at-least-once"])
+        // Bursts a few ms apart: the first batch commits, the later ones fall inside the 100 ms commit interval
+        // and must still be committed when nothing more arrives.
+        var sent = 0
+        for burst in 0..<5 {
+            _ = try await TestProducer.send((0..<20).map { OutgoingRecord(topic: chain.definition.entryTopic, key: Array("b\(burst)-\($0)".utf8), value: Array("x".utf8)) })
+            sent += 20
+        }
+        let out = try await TopicReader.make([chain.definition.outputTopic]).read(until: "every output") { Set($0.compactMap(\.key)).count >= sent }
+        #expect(Set(out.compactMap(\.key)).count == sent)
+        try await ConsumerLag.waitForZero(group: chain.definition.consumerGroup(of: "pass"), topic: chain.definition.entryTopic, seconds: 10)
+        #expect(await chain.stop().values.allSatisfy { $0 == 0 })
+    }
+
     @Test("same key: seq1 ok, seq2 fails its first attempt, seq3 ok: nothing skipped, order kept")
     func retriedRecordKeepsItsKeysOrder() async throws {
         let chain = try await TestChain.make(prefix: "order", partitions: 1, steps: [("flaky", "builtin.flaky")],

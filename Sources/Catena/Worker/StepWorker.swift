@@ -108,7 +108,10 @@ public final class StepWorker: @unchecked Sendable {
                         try? FileManager.default.removeItem(atPath: readyFile)
                     }
                 }
-                if polled.isEmpty { continue }
+                if polled.isEmpty {
+                    if options.delivery == .atLeastOnce { try await commitIfDue(consumer: consumer, io: io) }
+                    continue
+                }
                 // Stop a batch early when it runs long, so the worker polls again well within
                 // max.poll.interval.ms and keeps its partitions; the rest of the batch is read again.
                 let cutAt = Date().addingTimeInterval(min(batchBudgetSeconds, options.maxBatchSeconds))
@@ -214,10 +217,16 @@ public final class StepWorker: @unchecked Sendable {
             let sent = await producer.send(pending.map { batch.outgoing[$0] })
             pending = try batch.replaceRefused(sent, for: pending, inputs: records, processor: processor)
         }
-        // Commit at most every commitIntervalSeconds (a commit per batch costs the broker a request each time
-        // at low rates); only for partitions still ours, so a stale offset cannot rewind another worker's.
         uncommitted.merge(batch.nextOffsets) { max($0, $1) }
-        guard Date().timeIntervalSince(lastCommit) >= options.commitIntervalSeconds else { return }
+        try await commitIfDue(consumer: consumer, io: io)
+    }
+
+    /// At-least-once: commits the finished offsets if `commitIntervalSeconds` has passed since the last commit
+    /// (a commit per batch costs the broker a request each time at low rates). Called after each batch and
+    /// when a poll returns nothing, so the last offsets are committed once traffic stops. Only partitions still
+    /// ours are committed, so a stale offset cannot rewind another worker's.
+    private func commitIfDue(consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        guard !uncommitted.isEmpty, Date().timeIntervalSince(lastCommit) >= options.commitIntervalSeconds else { return }
         lastCommit = Date()
         let offsets = uncommitted
         uncommitted = [:]

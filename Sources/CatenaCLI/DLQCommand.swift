@@ -124,7 +124,12 @@ enum DLQCommand: Command {
         for s in steps where chain.step(named: s) == nil {
             throw CatenaError.configuration("--step: chain \(chain.name) has no step '\(s)' (steps: \(chain.steps.map(\.name).joined(separator: ", ")))")
         }
-        let filter = DeadLetterFilter(steps: steps, kinds: Set(a.all("kind")), since: try time("since"), until: try time("until"),
+        let kinds = Set(a.all("kind"))
+        let known = DeadLetterKind.allCases.map(\.rawValue)
+        for k in kinds where !known.contains(k) {
+            throw CatenaError.configuration("--kind: unknown error kind '\(k)' (kinds: \(known.joined(separator: ", ")))")
+        }
+        let filter = DeadLetterFilter(steps: steps, kinds: kinds, since: try time("since"), until: try time("until"),
                                       correlationID: a.value("correlation-id"))
         let rate = try a.double("rate", minimum: 0)
         if rate == 0 { throw CatenaError.configuration("--rate: must be greater than 0") }

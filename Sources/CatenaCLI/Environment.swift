@@ -21,7 +21,9 @@ enum Environment {
     /// Extra librdkafka properties from `--kafka-property k=v` and `CATENA_KAFKA_<PROPERTY_WITH_UNDERSCORES>` variables.
     static func kafkaSettings(_ args: Arguments, clientID: String) throws -> KafkaSettings {
         let extra = try KafkaSettings.extraProperties(environment: variables, arguments: args.all("kafka-property"))
-        return KafkaSettings(brokers: brokers(args), extra: extra, clientID: clientID)
+        let settings = KafkaSettings(brokers: brokers(args), extra: extra, clientID: clientID)
+        try settings.validate()
+        return settings
     }
 
     /// The running executable's absolute path.

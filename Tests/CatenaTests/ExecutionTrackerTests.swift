@@ -130,6 +130,37 @@ struct ExecutionTrackerTests {
         #expect(s.latencyMaxMs == 10)
     }
 
+    @Test("an outcome written before a later entry with the same ID (a redrive's, a repeat) does not finish it, whichever is read first")
+    func aStaleOutcomeDoesNotFinishALaterExecution() {
+        for outcomeFirst in [true, false] {
+            var t = ExecutionTracker(chain: "orders")
+            t.sawEntry("order-1", atMs: 1_000)
+            t.saw(Self.failed("b", at: 2_000), for: "order-1")
+            // A redrive completes it again at 30 s; the same key is reused for a new order at 60 s.
+            if outcomeFirst {
+                t.saw(.completed(atMs: 30_000), for: "order-1")
+                t.sawEntry("order-1", atMs: 60_000)
+            } else {
+                t.sawEntry("order-1", atMs: 60_000)
+                t.saw(.completed(atMs: 30_000), for: "order-1")
+            }
+            #expect(t.inFlight == 1, "the new order is in flight (outcome first: \(outcomeFirst))")
+            #expect(t.completed == 0)
+            #expect(t.unmatchedOutcomes == 1)
+            // Its own outcome, written after it, finishes it.
+            t.saw(.completed(atMs: 60_500), for: "order-1")
+            #expect(t.inFlight == 0 && t.completed == 1 && t.unmatchedOutcomes == 1)
+        }
+    }
+
+    @Test("an outcome stamped slightly before its entry (producers' clocks differ) still finishes it")
+    func smallClockSkewIsTolerated() {
+        var t = ExecutionTracker(chain: "orders")
+        t.saw(.completed(atMs: 9_000), for: "a")
+        t.sawEntry("a", atMs: 10_000)
+        #expect(t.completed == 1 && t.inFlight == 0 && t.unmatchedOutcomes == 0)
+    }
+
     @Test func anOutcomeForAnUnknownIDIsUnmatched() {
         var t = ExecutionTracker(chain: "orders")
         t.saw(Self.failed("parse"), for: "ghost")

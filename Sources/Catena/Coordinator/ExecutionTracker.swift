@@ -3,7 +3,8 @@
 ///
 /// Pure bookkeeping, fed by the coordinator in the order it reads records. An outcome may be read before
 /// its entry (they are on different topics); it then waits and is matched when the entry arrives. Several
-/// entries with the same correlation ID are separate executions, matched to outcomes first in, first out.
+/// entries with the same correlation ID are separate executions, matched to outcomes first in, first out; an
+/// outcome written before an entry (beyond a small clock tolerance) never finishes it.
 ///
 /// Deadlines: `expire(nowMs:)` marks every execution still without an outcome after its entry timestamp plus
 /// the execution timeout as timed out, once, and returns them for publication. `sawTimeout(_:)` replays one
@@ -18,6 +19,23 @@ public struct ExecutionTracker: Sendable {
     public enum Outcome: Sendable, Equatable {
         case completed(atMs: Int64)
         case failed(step: String, kind: String, message: String, atMs: Int64)
+
+        /// When the outcome record was written (-1 when unknown).
+        var atMs: Int64 {
+            switch self {
+            case .completed(let at), .failed(_, _, _, let at): return at
+            }
+        }
+    }
+
+    /// How much earlier than an entry an outcome may be stamped and still belong to it (producers' clocks
+    /// differ a little). An outcome written before that cannot be the entry's: it is a repeat of an earlier
+    /// execution with the same correlation ID (a redrive, a duplicate) and stays unmatched.
+    static let clockSkewToleranceMs: Int64 = 2000
+
+    /// Whether an outcome written at `outcomeMs` can finish an execution that entered at `entryMs`.
+    static func outcome(at outcomeMs: Int64, canFinishEntryAt entryMs: Int64) -> Bool {
+        outcomeMs < 0 || entryMs < 0 || outcomeMs + clockSkewToleranceMs >= entryMs
     }
 
     /// How many timed-out executions snapshots list.
@@ -121,9 +139,9 @@ public struct ExecutionTracker: Sendable {
             timedOut += 1
         }
         var e = executions.removeValue(forKey: id) ?? Execution()
-        if !e.unmatched.isEmpty {
+        if let i = e.unmatched.firstIndex(where: { Self.outcome(at: $0.atMs, canFinishEntryAt: atMs) }) {
             unmatchedOutcomes -= 1
-            finish(pending, with: e.unmatched.removeFirst(), in: &e)
+            finish(pending, with: e.unmatched.remove(at: i), in: &e)
         } else {
             e.pending.append(pending)
             if !pending.timedOut {
@@ -146,7 +164,7 @@ public struct ExecutionTracker: Sendable {
     /// An outcome for `id`.
     public mutating func saw(_ outcome: Outcome, for id: String) {
         var e = executions.removeValue(forKey: id) ?? Execution()
-        if !e.pending.isEmpty {
+        if let first = e.pending.first, Self.outcome(at: outcome.atMs, canFinishEntryAt: first.entryMs) {
             let pending = e.pending.removeFirst()
             if !pending.timedOut { inFlight -= 1 }
             finish(pending, with: outcome, in: &e)

@@ -1,3 +1,5 @@
+import CRdKafka
+
 /// Where the brokers are and any extra librdkafka properties, shared by every client Catena creates.
 ///
 /// `brokers` maps to `bootstrap.servers`; `extra` is passed through verbatim (an escape hatch for
@@ -29,6 +31,15 @@ public struct KafkaSettings: Sendable, Equatable {
             extra[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
         }
         return extra
+    }
+
+    /// Throws `CatenaError.configuration` naming the first extra property librdkafka refuses (unknown name,
+    /// bad value), so a mistyped property stops a command at once instead of looking like a broker outage.
+    public func validate() throws {
+        for role in [KafkaClientRole.consumer, .producer] {
+            let conf = try RDKafkaConfig.make(properties([:], for: role))
+            rd_kafka_conf_destroy(conf)
+        }
     }
 
     /// Properties for a client of `role`: bootstrap servers, client id, then the extras meant for that kind of client.

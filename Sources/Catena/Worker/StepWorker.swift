@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 
 /// Runs one step of a chain: consumes the step's input topic in the step's consumer group, processes each
@@ -26,6 +27,8 @@ public final class StepWorker: @unchecked Sendable {
     /// Longest a batch may run before the worker stops it early and polls again: a third of
     /// `max.poll.interval.ms` (300 s unless configured), so the group does not evict the worker.
     private let batchBudgetSeconds: Double
+    /// The producer's `transaction.timeout.ms` (librdkafka's default 60 s unless configured), in seconds.
+    private let transactionTimeoutSeconds: Double
     /// Batches in a row whose delivery failed transiently; after 5 the worker stops for a fresh producer.
     private var consecutiveDeliveryFailures = 0
     /// At-least-once: offsets finished since the last commit, and when that was.
@@ -41,6 +44,8 @@ public final class StepWorker: @unchecked Sendable {
         self.component = "worker[\(step.name)]"
         let configured = options.consumerProperties["max.poll.interval.ms"] ?? settings.extra["max.poll.interval.ms"]
         self.batchBudgetSeconds = (configured.flatMap(Double.init) ?? 300_000) / 1000 / 3
+        let transactionTimeout = options.producerProperties["transaction.timeout.ms"] ?? settings.extra["transaction.timeout.ms"]
+        self.transactionTimeoutSeconds = (transactionTimeout.flatMap(Double.init) ?? 60_000) / 1000
     }
 
     /// Consumes until `stop` is requested, then finishes the in-flight batch, commits, and leaves the group.
@@ -255,6 +260,7 @@ public final class StepWorker: @unchecked Sendable {
         do {
             for _ in 0..<3 {
                 try await io.run { () throws -> Void in try producer.beginTransaction(); try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll) }
+                let began = Date()
                 var pending = Array(batch.outgoing.indices)
                 var brokerRefused = false
                 while !pending.isEmpty && !brokerRefused {
@@ -271,6 +277,7 @@ public final class StepWorker: @unchecked Sendable {
                 try await io.run { () throws -> Void in
                     try producer.sendOffsetsToTransaction(next, consumer: consumer)
                     try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll)  // nothing stale after a pause
+                    try self.ensureNotStalled(since: began)
                     try Self.commitRetrying(producer)
                 }
                 return true
@@ -288,6 +295,18 @@ public final class StepWorker: @unchecked Sendable {
             try await abortAndRewind(producer: producer, consumer: consumer, io: io)
             return false
         }
+    }
+
+    /// Refuses to commit a transaction that has been open for most of `transaction.timeout.ms`. Sending and
+    /// committing a batch takes milliseconds; that long means the worker was frozen (SIGSTOP, a paused VM)
+    /// meanwhile, and librdkafka may not have noticed yet that the group moved on: abort rather than commit
+    /// work another member may already have redone. (Kafka would fence such a commit; Tansu does not.)
+    private func ensureNotStalled(since began: Date) throws(TransactionError) {
+        let open = Date().timeIntervalSince(began)
+        guard open > transactionTimeoutSeconds * 0.5 else { return }
+        throw TransactionError(code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                               message: "the transaction has been open \(Int(open * 1000)) ms, over half of transaction.timeout.ms: the worker was stalled; not committing",
+                               requiresAbort: true)
     }
 
     /// Aborts the open transaction and rewinds to the committed offsets. An abort that fails leaves the

@@ -37,21 +37,14 @@ extension StepProcessor {
             runner.cancel()
             let record = records[outcomes.count]
             let message = InvocationTimeout(seconds: step.timeoutSeconds).description
-            delayPath?.noteFailure(record)
-            if let wait = retryWait(after: .timeout, attempt: attempt),
-               let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) {
-                outcomes.append(.delayed(delayed))
+            switch afterFailure(record, .timeout, attempt: attempt, message: message, correlationID: IncomingEnvelope.correlationID(of: record)) {
+            case .outcome(let outcome):
+                outcomes.append(outcome)
                 resumption = nil
-                next = outcomes.count
-            } else if let wait = retryWait(after: .timeout, attempt: attempt) {
-                Log.debug("worker", "\(step.name): \(IncomingEnvelope.correlationID(of: record)) attempt \(attempt) timed out; retrying in \(wait) s")
+            case .retryInPlace(let wait):
                 resumption = Resumption(attempt: attempt + 1, wait: wait)
-                next = outcomes.count
-            } else {
-                outcomes.append(deadLetter(record, .timeout, message, attempts: attempt, correlationID: IncomingEnvelope.correlationID(of: record)))
-                resumption = nil
-                next = outcomes.count
             }
+            next = outcomes.count
         }
         return outcomes
     }

@@ -91,15 +91,33 @@ public struct StepProcessor: Sendable {
                 return deadLetter(record, .fatal, stepFailure.message, attempts: attempt, correlationID: envelope.correlationID)
             }
             let message = (failure as? StepFailure)?.message ?? String(describing: failure)
-            delayPath?.noteFailure(record)
-            guard let wait = retryWait(after: .error, attempt: attempt) else {
-                return deadLetter(record, .retriesExhausted, message, attempts: attempt, correlationID: envelope.correlationID)
+            switch afterFailure(record, .error, attempt: attempt, message: message, correlationID: envelope.correlationID) {
+            case .outcome(let outcome): return outcome
+            case .retryInPlace(let wait):
+                await sleep(wait)
+                attempt += 1
             }
-            if let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) { return .delayed(delayed) }
-            Log.debug("worker", "\(step.name): \(envelope.correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
-            await sleep(wait)
-            attempt += 1
         }
+    }
+
+    /// What follows a retryable failure (a function error or a timeout) of attempt `attempt`.
+    enum AfterFailure {
+        /// The record is finished for now: dead-lettered (attempts used up) or moved to the delay path.
+        case outcome(StepOutcome)
+        /// Wait this long, then try again in place.
+        case retryInPlace(wait: Double)
+    }
+
+    /// Applies the step's retry policy after attempt `attempt` failed: dead letter when the policy gives up
+    /// (`timeout` or `retries-exhausted`), the delay path for a long wait, else another attempt in place.
+    func afterFailure(_ record: ConsumedRecord, _ failure: RetryPolicy.FailureClass, attempt: Int, message: String, correlationID: String) -> AfterFailure {
+        delayPath?.noteFailure(record)
+        guard let wait = retryWait(after: failure, attempt: attempt) else {
+            return .outcome(deadLetter(record, failure == .timeout ? .timeout : .retriesExhausted, message, attempts: attempt, correlationID: correlationID))
+        }
+        if let delayed = delayPath?.delayIfLong(record, wait: wait, nextAttempt: attempt + 1, message: message) { return .outcome(.delayed(delayed)) }
+        Log.debug("worker", "\(step.name): \(correlationID) attempt \(attempt) failed (\(message)); retrying in \(wait) s")
+        return .retryInPlace(wait: wait)
     }
 
     /// The wait before the next attempt after attempt `attempt` failed with `failure`, or nil when the policy

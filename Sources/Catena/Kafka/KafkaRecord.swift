@@ -42,3 +42,15 @@ public struct OutgoingRecord: Sendable, Equatable {
         self.headers = headers
     }
 }
+
+extension Sequence where Element == ConsumedRecord {
+    /// Per partition, the offset of the first of these records: where to seek so they are read again.
+    public var firstOffsets: [TopicPartition: Int64] {
+        var first: [TopicPartition: Int64] = [:]
+        for r in self {
+            let tp = TopicPartition(r.topic, r.partition)
+            first[tp] = Swift.min(first[tp] ?? r.offset, r.offset)
+        }
+        return first
+    }
+}

@@ -42,9 +42,6 @@ final class RetryFeed: @unchecked Sendable {
     /// The retry partitions read now (for offset commits).
     var ownedPartitions: [TopicPartition] { owned.map { TopicPartition(topic, $0) } }
 
-    /// Whether `tp` is one of the retry partitions this worker reads.
-    func owns(_ tp: TopicPartition) -> Bool { tp.topic == topic && owned.contains(tp.partition) }
-
     /// Follows `main`'s assignment (gained input partitions are rebuilt, lost ones forgotten), then reads
     /// what is available without waiting. A partition whose rebuild failed (brokers unreachable) is tried
     /// again on the next call; until then its input records are held back (`readyInput`). Blocks; call on
@@ -76,13 +73,7 @@ final class RetryFeed: @unchecked Sendable {
     func readyInput(_ records: [ConsumedRecord]) -> (ready: [ConsumedRecord], heldBack: [TopicPartition: Int64]) {
         let isReady = { (p: Int32) in self.owned.contains(p) || self.inPlace.contains(p) }
         guard records.contains(where: { !isReady($0.partition) }) else { return (records, [:]) }
-        var ready: [ConsumedRecord] = [], held: [TopicPartition: Int64] = [:]
-        for r in records {
-            if isReady(r.partition) { ready.append(r); continue }
-            let tp = TopicPartition(r.topic, r.partition)
-            held[tp] = min(held[tp] ?? r.offset, r.offset)
-        }
-        return (ready, held)
+        return (records.filter { isReady($0.partition) }, records.filter { !isReady($0.partition) }.firstOffsets)
     }
 
     /// Hands out up to `max` records that are due at `now`, each partition's in order, stopping at a

@@ -16,11 +16,7 @@ struct KeepAlive {
             let assigned = consumer.assignment()
             consumer.pause(assigned)
             let returned = consumer.poll(maxRecords: 1000, timeoutMs: 0) { Log.warn(component, "consumer: \($0)") }
-            var rewind: [TopicPartition: Int64] = [:]
-            for r in returned {
-                let tp = TopicPartition(r.topic, r.partition)
-                rewind[tp] = min(rewind[tp] ?? r.offset, r.offset)
-            }
+            let rewind = returned.firstOffsets
             if !rewind.isEmpty {
                 consumer.pause(Array(rewind.keys))
                 do { try consumer.seek(rewind) } catch { Log.warn(component, "cannot seek back to records polled while busy: \(error)") }

@@ -31,6 +31,9 @@ public final class StepWorker: @unchecked Sendable {
     private let transactionTimeoutSeconds: Double
     /// Batches in a row whose delivery failed transiently; after 5 the worker stops for a fresh producer.
     private var consecutiveDeliveryFailures = 0
+    /// The step's input topic and its delay-path topic (retry partition p goes with input partition p).
+    private let inputTopic: String
+    private let retryTopic: String
     /// At-least-once: offsets finished since the last commit, and when that was.
     private var uncommitted: [TopicPartition: Int64] = [:]
     private var lastCommit = Date.distantPast
@@ -42,6 +45,8 @@ public final class StepWorker: @unchecked Sendable {
         self.settings = settings
         self.options = options
         self.component = "worker[\(step.name)]"
+        self.inputTopic = chain.inputTopic(of: step.name)
+        self.retryTopic = chain.retryTopic(of: step.name)
         let configured = options.consumerProperties["max.poll.interval.ms"] ?? settings.extra["max.poll.interval.ms"]
         self.batchBudgetSeconds = (configured.flatMap(Double.init) ?? 300_000) / 1000 / 3
         let transactionTimeout = options.producerProperties["transaction.timeout.ms"] ?? settings.extra["transaction.timeout.ms"]
@@ -65,7 +70,7 @@ public final class StepWorker: @unchecked Sendable {
                 do { try producer.initTransactions() } catch { throw CatenaError.failure("cannot start transactions (use --delivery at-least-once for brokers without them): \(error)") }
             }
         }
-        let topic = chain.inputTopic(of: step.name)
+        let topic = inputTopic
         try consumer.subscribe([topic])
         let retries = try RetryFeed(chain: chain, step: step, settings: settings, properties: options.consumerProperties,
                                     path: processor.delayPath!, component: component)
@@ -148,14 +153,12 @@ public final class StepWorker: @unchecked Sendable {
                 processor.delayPath?.batchCommitted()
                 if !unprocessed.isEmpty {
                     retries.putBack(unprocessed.filter { $0.topic == retries.topic })
-                    var resume: [TopicPartition: Int64] = [:]
-                    for r in unprocessed where r.topic != retries.topic { resume[TopicPartition(r.topic, r.partition)] = min(resume[TopicPartition(r.topic, r.partition)] ?? r.offset, r.offset) }
                     // Cutting at maxBatchSeconds is routine for slow functions; near the poll interval it is worth a line.
                     let routine = !stop.isRequested && options.maxBatchSeconds < batchBudgetSeconds
                     let reason = stop.isRequested ? "stopping" : "over \(min(batchBudgetSeconds, options.maxBatchSeconds)) s"
                     let line = "batch cut short (\(reason)); \(unprocessed.count) records left for the next poll"
                     if routine { Log.debug(component, line) } else { Log.info(component, line) }
-                    let seekTo = resume
+                    let seekTo = unprocessed.filter { $0.topic != retries.topic }.firstOffsets
                     try await io.run { try consumer.seek(seekTo) }
                 }
                 stats.consumed += records.count
@@ -171,8 +174,7 @@ public final class StepWorker: @unchecked Sendable {
                 // A last synchronous commit, only for partitions still ours, so it cannot rewind another worker's.
                 let finalOffsets = committed
                 try await io.run {
-                    let owned = Set(consumer.assignment())
-                    try consumer.commit(finalOffsets.filter { owned.contains($0.key) || retries.owns($0.key) }, synchronously: true)
+                    try consumer.commit(self.held(finalOffsets, assigned: consumer.assignment()), synchronously: true)
                 }
             }
         } catch {
@@ -235,13 +237,19 @@ public final class StepWorker: @unchecked Sendable {
         lastCommit = Date()
         let offsets = uncommitted
         uncommitted = [:]
-        let inputTopic = processor.chain.inputTopic(of: processor.step.name), retryTopic = processor.chain.retryTopic(of: processor.step.name)
-        try await io.run {
-            // Retry partition p goes with input partition p.
-            let owned = Set(consumer.assignment())
-            try consumer.commit(offsets.filter { owned.contains($0.key.topic == retryTopic ? TopicPartition(inputTopic, $0.key.partition) : $0.key) },
-                                synchronously: false)
-        }
+        try await io.run { try consumer.commit(self.held(offsets, assigned: consumer.assignment()), synchronously: false) }
+    }
+
+    /// The input partition a partition goes with: itself, or input partition p for retry partition p.
+    private func inputPartition(of tp: TopicPartition) -> TopicPartition {
+        tp.topic == retryTopic ? TopicPartition(inputTopic, tp.partition) : tp
+    }
+
+    /// The offsets of `offsets` whose input partition is among `assigned`: committing any other could
+    /// rewind a partition another worker now owns.
+    private func held(_ offsets: [TopicPartition: Int64], assigned: [TopicPartition]) -> [TopicPartition: Int64] {
+        let owned = Set(assigned)
+        return offsets.filter { owned.contains(inputPartition(of: $0.key)) }
     }
 
     // MARK: - Exactly once
@@ -254,9 +262,8 @@ public final class StepWorker: @unchecked Sendable {
     /// - Returns: false when the transaction failed, was aborted and the consumer rewound (the batch will be read again).
     /// - Throws: when the producer is fenced or hits a fatal error, or even a dead-letter stub is refused.
     private func deliverInTransaction(_ batch: inout BatchResult, _ records: [ConsumedRecord], _ revocationsAtPoll: Int, producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws -> Bool {
-        // Retry partition p goes with input partition p: the batch needs the input partitions of both still held.
-        let inputTopic = processor.chain.inputTopic(of: processor.step.name), retryTopic = processor.chain.retryTopic(of: processor.step.name)
-        let held = Array(Set(batch.nextOffsets.keys.map { $0.topic == retryTopic ? TopicPartition(inputTopic, $0.partition) : $0 }))
+        // The batch needs the input partitions of its records (and of its retry records) still held.
+        let held = Array(Set(batch.nextOffsets.keys.map(inputPartition(of:))))
         do {
             for _ in 0..<3 {
                 try await io.run { () throws -> Void in try producer.beginTransaction(); try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll) }

@@ -101,6 +101,9 @@ public struct BenchResult: Sendable {
     /// Mean over the chain's processes of CPU seconds per 100k records relayed, and the highest.
     public var cpuPer100k: Double?
     public var cpuPer100kMax: Double?
+    /// Mean over the chain's processes of CPU seconds per 100k records during the throughput phase alone (under
+    /// load: no start-up, group join, idle polling or low-rate batches).
+    public var saturatedCPUPer100k: Double?
     /// Highest peak RSS (VmHWM) of the chain's processes, MB.
     public var peakRSSMB: Double?
     /// The broker's CPU seconds per 100k records through the chain.

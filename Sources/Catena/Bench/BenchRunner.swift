@@ -235,6 +235,7 @@ public final class BenchRunner: @unchecked Sendable {
 
         // Throughput: every record produced at once; the clock runs from the first produce to the last arrival.
         let records = (0..<thr).map { record(warm + lat + $0) }
+        let cpuBefore = children.map { ProcessUsage.read(pid: $0.pid)?.cpuSeconds }
         let thrStart = Date()
         let producing = Task { () -> Int in
             await withTaskGroup(of: Int.self) { group in
@@ -260,6 +261,10 @@ public final class BenchRunner: @unchecked Sendable {
 
         // CPU and memory of every step process, read before they are stopped.
         let usages = children.map { ProcessUsage.read(pid: $0.pid) }
+        let saturated = zip(cpuBefore, usages).compactMap { before, after in before.flatMap { b in after.map { $0.cpuSeconds - b } } }
+        if thrComplete, saturated.count == children.count {
+            result.saturatedCPUPer100k = saturated.reduce(0, +) / Double(saturated.count) * 100_000 / Double(thr)
+        }
         let perRecord = 100_000 / Double(total)
         let cpu = usages.compactMap { $0.map { $0.cpuSeconds * perRecord } }
         if cpu.count == children.count {

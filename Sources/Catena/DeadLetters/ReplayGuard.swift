@@ -62,7 +62,7 @@ public struct ReplayGuard: Sendable, Equatable {
     }
 
     private func park(_ record: ConsumedRecord, reason: String) -> Decision {
-        var headers = record.headers.filter { !$0.name.hasPrefix("catena_parked_") }
+        var headers = record.headers.filter { !$0.name.utf8HasPrefix("catena_parked_") }
         headers.append(KafkaHeader(HeaderNames.parkedStep, text: step))
         headers.append(KafkaHeader(HeaderNames.parkedReason, text: reason))
         return .park(OutgoingRecord(topic: parkedTopic, key: record.key, value: record.value, headers: headers), reason: reason)

@@ -71,9 +71,10 @@ public struct CloudEventHeaders: Sendable, Equatable {
     /// attributes (`ce_*`, `content-type`), Catena's envelope headers and dead-letter headers are not (they
     /// are replaced). Compares bytes: it runs for every header of every record.
     public static func passesThrough(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        if utf8.starts(with: "ce_".utf8) { return false }
-        if utf8.starts(with: "catena_".utf8) { return !(HeaderNames.envelope.contains(name) || HeaderNames.isDeadLetterHeader(name)) }
-        return name != HeaderNames.contentType
+        name.withUTF8Bytes { b in
+            if b.hasBytes("ce_") { return false }
+            if b.hasBytes("catena_") { return !(HeaderNames.isCatenaEnvelopeHeader(bytes: b) || HeaderNames.isDeadLetterHeader(bytes: b)) }
+            return !b.hasBytes("content-type", whole: true)
+        }
     }
 }

@@ -60,7 +60,7 @@ public enum HeaderNames {
     public static let retryOriginTimestamp = "catena_retry_origin_timestamp"
 
     /// Whether `name` is a delay-path header (dropped before the record runs again or is dead-lettered).
-    public static func isRetryHeader(_ name: String) -> Bool { name.hasPrefix("catena_retry_") }
+    public static func isRetryHeader(_ name: String) -> Bool { name.utf8HasPrefix("catena_retry_") }
 
     /// Headers a worker sets on every output record; any incoming copies are replaced, not appended.
     public static let envelope: Set<String> = [specVersion, id, source, type, time, contentType, correlationID, chain, step, attempt, worker]
@@ -68,8 +68,20 @@ public enum HeaderNames {
     /// Whether `name` is one of the headers a dead letter (or a parked record) adds: replaced, never piled up,
     /// when the record is dead-lettered or parked again, and dropped when it goes back to a step.
     public static func isDeadLetterHeader(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        return utf8.starts(with: "catena_".utf8)
-            && (utf8.starts(with: "catena_error_".utf8) || utf8.starts(with: "catena_origin_".utf8) || utf8.starts(with: "catena_parked_".utf8))
+        name.withUTF8Bytes(isDeadLetterHeader(bytes:))
+    }
+
+    /// `isDeadLetterHeader` of a name's UTF-8 bytes.
+    @inline(__always)
+    static func isDeadLetterHeader(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
+        b.hasBytes("catena_") && (b.hasBytes("error_", at: 7) || b.hasBytes("origin_", at: 7) || b.hasBytes("parked_", at: 7))
+    }
+
+    /// Whether a name that starts with `catena_` is one of Catena's own envelope headers (`catena_chain`,
+    /// `catena_step`, `catena_attempt`, `catena_worker`): `envelope.contains(name)` for such names, without hashing.
+    @inline(__always)
+    static func isCatenaEnvelopeHeader(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
+        b.hasBytes("chain", at: 7, whole: true) || b.hasBytes("step", at: 7, whole: true)
+            || b.hasBytes("attempt", at: 7, whole: true) || b.hasBytes("worker", at: 7, whole: true)
     }
 }

@@ -47,7 +47,7 @@ public struct IncomingEnvelope: Sendable, Equatable {
         if isStructured(record) { return try decodeStructured(record, value) }
         let id = correlationID(of: record)
         return IncomingEnvelope(correlationID: id, key: outputKey(record, id), payload: value,
-                                contentType: record.header(HeaderNames.contentType), headers: record.headers)
+                                contentType: contentTypeHeader(of: record)?.text, headers: record.headers)
     }
 
     /// The key later records carry: the record's own key bytes, or the correlation ID's when it has none.
@@ -56,9 +56,14 @@ public struct IncomingEnvelope: Sendable, Equatable {
         return Array(id.utf8)
     }
 
+    /// The record's first `content-type` header (as `record.header(HeaderNames.contentType)` finds it), by bytes.
+    static func contentTypeHeader(of record: ConsumedRecord) -> KafkaHeader? {
+        record.headers.first { $0.name.utf8Equals("content-type") }
+    }
+
     static func isStructured(_ record: ConsumedRecord) -> Bool {
         // Bytes, case-insensitively: this runs for every record.
-        guard let value = record.headers.first(where: { $0.name == HeaderNames.contentType })?.value else { return false }
+        guard let value = contentTypeHeader(of: record)?.value else { return false }
         let prefix = Array("application/cloudevents+json".utf8)
         guard value.count >= prefix.count else { return false }
         for (i, expected) in prefix.enumerated() {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The headers of the output records one step writes: the CloudEvents attributes and Catena's (see
 /// `CloudEventHeaders`), then the incoming headers that pass through, then `catena_worker`.
 ///
@@ -29,7 +31,7 @@ struct OutputHeaders: Sendable {
     /// The headers of one output record. `time` is the RFC 3339 time as bytes; `key` is the record's key,
     /// whose bytes are reused for `ce_correlationid` when they spell the correlation ID.
     func headers(correlationID: String, key: [UInt8], attempt: Int, contentType: String?, time: [UInt8], incoming: [KafkaHeader]) -> [KafkaHeader] {
-        let idBytes = key.elementsEqual(correlationID.utf8) ? key : Array(correlationID.utf8)
+        let idBytes = Self.same(key, correlationID) ? key : Array(correlationID.utf8)
         var h: [KafkaHeader] = []
         h.reserveCapacity(11 + incoming.count)
         h.append(specVersion)
@@ -37,7 +39,7 @@ struct OutputHeaders: Sendable {
         h.append(source)
         h.append(type)
         h.append(KafkaHeader(HeaderNames.time, time))
-        if let contentType { h.append(KafkaHeader(HeaderNames.contentType, text: contentType)) }
+        if let contentType { h.append(contentTypeHeader(contentType, incoming: incoming)) }
         h.append(KafkaHeader(HeaderNames.correlationID, idBytes))
         h.append(chain)
         h.append(step)
@@ -45,5 +47,21 @@ struct OutputHeaders: Sendable {
         for header in incoming where CloudEventHeaders.passesThrough(header.name) { h.append(header) }
         h.append(worker)
         return h
+    }
+
+    /// The `content-type` header for `contentType`, sharing the value of the incoming one when it is the same
+    /// (a step that passes its input's content type on).
+    private func contentTypeHeader(_ contentType: String, incoming: [KafkaHeader]) -> KafkaHeader {
+        if let header = incoming.first(where: { $0.name.utf8Equals("content-type") }), let value = header.value, Self.same(value, contentType) {
+            return KafkaHeader(HeaderNames.contentType, value)
+        }
+        return KafkaHeader(HeaderNames.contentType, text: contentType)
+    }
+
+    /// Whether `bytes` are exactly `text`'s UTF-8.
+    private static func same(_ bytes: [UInt8], _ text: String) -> Bool {
+        text.withUTF8Bytes { utf8 in
+            bytes.count == utf8.count && (bytes.isEmpty || bytes.withUnsafeBytes { memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })
+        }
     }
 }

@@ -10,7 +10,11 @@ public enum Timestamp {
     /// `rfc3339(date)` as UTF-8 bytes (a header value), written digit by digit: this runs for every record a
     /// worker produces.
     public static func rfc3339Bytes(_ date: Date) -> [UInt8] {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        rfc3339Bytes(ms: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// `rfc3339Bytes` of the time `ms` milliseconds after the epoch.
+    static func rfc3339Bytes(ms: Int64) -> [UInt8] {
         var seconds = time_t(ms / 1000)
         var t = tm()
         gmtime_r(&seconds, &t)

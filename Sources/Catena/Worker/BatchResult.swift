@@ -33,11 +33,27 @@ struct BatchResult: Sendable {
             case .delayed(let r): outgoing.append(r); isOutput.append(true); delayed += 1
             }
         }
-        nextOffsets = [:]
-        for r in records {
-            let tp = TopicPartition(r.topic, r.partition)
-            nextOffsets[tp] = max(nextOffsets[tp] ?? 0, r.offset + 1)
+        nextOffsets = Self.nextOffsets(of: records)
+    }
+
+    /// Per partition, the last offset of `records` + 1. Records come in runs of one partition: each run is
+    /// hashed once, not each record.
+    static func nextOffsets(of records: [ConsumedRecord]) -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        var i = records.startIndex
+        while i < records.endIndex {
+            let first = records[i]
+            var next = first.offset + 1
+            var j = i + 1
+            while j < records.endIndex, records[j].partition == first.partition, records[j].topic == first.topic {
+                next = max(next, records[j].offset + 1)
+                j += 1
+            }
+            let tp = TopicPartition(first.topic, first.partition)
+            result[tp] = max(result[tp] ?? 0, next)
+            i = j
         }
+        return result
     }
 
     /// Outputs to the next step (delay-path records not counted).

@@ -22,6 +22,7 @@ public struct StepProcessor: Sendable {
     private let destination: String
     private let replayGuard: ReplayGuard
     private let outputHeaders: OutputHeaders
+    private let clock = RFC3339Clock()
     /// Sleeps between attempts; replaceable in tests.
     let sleep: @Sendable (Double) async -> Void
     /// The step's delay path, when the worker runs one; nil: every retry waits in place.
@@ -132,7 +133,7 @@ public struct StepProcessor: Sendable {
     private func outputRecord(_ envelope: IncomingEnvelope, _ output: [UInt8], attempt: Int) -> OutgoingRecord {
         let headers = outputHeaders.headers(correlationID: envelope.correlationID, key: envelope.key, attempt: attempt,
                                             contentType: function.outputContentType ?? envelope.contentType,
-                                            time: Timestamp.rfc3339Bytes(Date()), incoming: envelope.headers)
+                                            time: clock.now(), incoming: envelope.headers)
         return OutgoingRecord(topic: destination, key: envelope.key, value: output, headers: headers)
     }
 

@@ -13,9 +13,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The handle, for the transactional calls in this folder.
     var rawHandle: OpaquePointer { handle }
     private let closed = Atomic(false)
-    /// Topic names by librdkafka topic handle, so a poll does not build the same String for every record.
-    /// Only touched by `poll`, which callers serialise (one I/O queue per consumer).
-    private var topicNames: [OpaquePointer: String] = [:]
+    /// Copies polled messages into records. Only touched by `poll`, which callers serialise (one I/O queue per consumer).
+    private var copier = MessageCopier()
     /// Rebalances that took partitions away from this consumer (revoked or lost), counted by `applyRebalance`.
     private let revocations = Atomic(0)
 
@@ -94,20 +93,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             n = 1 + max(0, messages.withUnsafeMutableBufferPointer { rd_kafka_consume_batch_queue(queue, 0, $0.baseAddress! + 1, maxRecords - 1) })
         }
         guard n > 0 else { return [] }
-        var records: [ConsumedRecord] = []
-        records.reserveCapacity(n)
-        for i in 0..<n {
-            guard let m = messages[i] else { continue }
-            defer { rd_kafka_message_destroy(m) }
-            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if m.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    onError(String(cString: rd_kafka_err2str(m.pointee.err)))
-                }
-                continue
-            }
-            records.append(copy(m))
-        }
-        return records
+        return messages.withUnsafeMutableBufferPointer { copier.records(from: UnsafeMutableBufferPointer(rebasing: $0[0..<n]), onError: onError) }
     }
 
     /// Commits `offsets` (the next offset to read, i.e. last processed + 1) for the group.
@@ -170,38 +156,5 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func close() {
         let wasClosed = closed.withValue { c -> Bool in let old = c; c = true; return old }
         if !wasClosed { rd_kafka_consumer_close(handle) }
-    }
-
-    // MARK: - Copying a message out of librdkafka
-
-    private func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
-        let msg = m.pointee
-        let key: [UInt8]? = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
-        let value: [UInt8]? = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) }
-        var headers: [KafkaHeader] = []
-        var hdrs: OpaquePointer?
-        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
-            var idx = 0
-            var name: UnsafePointer<CChar>?
-            var val: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "",
-                                           val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
-                idx += 1
-            }
-        }
-        var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let ts = rd_kafka_message_timestamp(m, &tstype)
-        var topic = ""
-        if let rkt = msg.rkt {
-            let name = rd_kafka_topic_name(rkt)!
-            if let known = topicNames[rkt], known.withCString({ strcmp($0, name) == 0 }) { topic = known } else {
-                topic = String(cString: name)
-                topicNames[rkt] = topic
-            }
-        }
-        return ConsumedRecord(topic: topic, partition: msg.partition, offset: msg.offset, timestampMs: ts,
-                              key: key, value: value, headers: headers)
     }
 }

@@ -43,7 +43,7 @@ public struct ReplayGuard: Sendable, Equatable {
 
     /// Whether `record` carries dead-letter headers, i.e. is a dead letter sent back as it was.
     public static func isReplay(_ record: ConsumedRecord) -> Bool {
-        record.headers.contains { HeaderNames.isDeadLetterHeader($0.name) }
+        record.headers.withUnsafeBufferPointer { all in all.indices.contains { HeaderNames.isDeadLetterHeader(all[$0].name) } }
     }
 
     /// The decision for `record`.

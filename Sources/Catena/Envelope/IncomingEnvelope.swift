@@ -58,7 +58,10 @@ public struct IncomingEnvelope: Sendable, Equatable {
 
     /// The record's first `content-type` header (as `record.header(HeaderNames.contentType)` finds it), by bytes.
     static func contentTypeHeader(of record: ConsumedRecord) -> KafkaHeader? {
-        record.headers.first { $0.name.utf8Equals("content-type") }
+        record.headers.withUnsafeBufferPointer { all in
+            for i in all.indices where all[i].name.utf8Equals("content-type") { return all[i] }
+            return nil
+        }
     }
 
     static func isStructured(_ record: ConsumedRecord) -> Bool {

@@ -44,7 +44,9 @@ struct OutputHeaders: Sendable {
         h.append(chain)
         h.append(step)
         h.append(attempt == 1 ? firstAttempt : KafkaHeader(HeaderNames.attempt, text: String(attempt)))
-        for header in incoming where CloudEventHeaders.passesThrough(header.name) { h.append(header) }
+        incoming.withUnsafeBufferPointer { all in
+            for i in all.indices where CloudEventHeaders.passesThrough(all[i].name) { h.append(all[i]) }
+        }
         h.append(worker)
         return h
     }
@@ -52,9 +54,11 @@ struct OutputHeaders: Sendable {
     /// The `content-type` header for `contentType`, sharing the value of the incoming one when it is the same
     /// (a step that passes its input's content type on).
     private func contentTypeHeader(_ contentType: String, incoming: [KafkaHeader]) -> KafkaHeader {
-        if let header = incoming.first(where: { $0.name.utf8Equals("content-type") }), let value = header.value, Self.same(value, contentType) {
-            return KafkaHeader(HeaderNames.contentType, value)
+        let shared: [UInt8]? = incoming.withUnsafeBufferPointer { all in
+            guard let i = all.indices.first(where: { all[$0].name.utf8Equals("content-type") }), let value = all[i].value, Self.same(value, contentType) else { return nil }
+            return value
         }
+        if let shared { return KafkaHeader(HeaderNames.contentType, shared) }
         return KafkaHeader(HeaderNames.contentType, text: contentType)
     }
 

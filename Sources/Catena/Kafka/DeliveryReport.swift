@@ -26,20 +26,46 @@ public struct DeliveryReport: Sendable, Equatable {
 
 /// Collects the delivery reports of a group of records sent together, and lets one task await them all.
 ///
-/// `expect()` reserves a slot before each send; the delivery callback fills it; `wait()` returns once
-/// every reserved slot is filled.
+/// Made for a known number of records; the delivery callback fills slot `i` for record `i`; `wait()`
+/// returns once every slot is filled. The per-message opaque handed to librdkafka points into one
+/// allocation of slots (`opaque(for:)`), not at an object per record.
 final class DeliveryBatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reports: [DeliveryReport?] = []
-    private var outstanding = 0
-    private var waiter: CheckedContinuation<[DeliveryReport], Never>?
+    /// What a message's opaque points at: its batch (unretained: the sender keeps the batch alive in `wait()`
+    /// until the last report is in) and its index.
+    struct Slot {
+        var batch: UnsafeMutableRawPointer
+        var index: Int
+    }
 
-    /// Reserves the slot for the next record and returns its index.
-    func expect() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        reports.append(nil)
-        outstanding += 1
-        return reports.count - 1
+    private let lock = NSLock()
+    private var reports: [DeliveryReport?]
+    private var outstanding: Int
+    private var waiter: CheckedContinuation<[DeliveryReport], Never>?
+    private let slots: UnsafeMutablePointer<Slot>
+    private let count: Int
+
+    /// A batch of `count` records, each reported once with `complete`.
+    init(count: Int) {
+        self.count = count
+        reports = Array(repeating: nil, count: count)
+        outstanding = count
+        slots = .allocate(capacity: max(count, 1))
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        for i in 0..<count { (slots + i).initialize(to: Slot(batch: me, index: i)) }
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    /// The opaque for record `index`: valid while the batch lives, which it does until every report is in.
+    func opaque(for index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
+
+    /// Records the report of the record whose opaque is `opaque` (from a delivery callback).
+    static func complete(opaque: UnsafeMutableRawPointer, _ report: DeliveryReport) {
+        let slot = opaque.assumingMemoryBound(to: Slot.self).pointee
+        Unmanaged<DeliveryBatch>.fromOpaque(slot.batch).takeUnretainedValue().complete(slot.index, report)
     }
 
     /// Records the report for slot `index`.
@@ -56,7 +82,7 @@ final class DeliveryBatch: @unchecked Sendable {
         if let (w, r) = resume { w.resume(returning: r) }
     }
 
-    /// Waits until every reserved slot has its report.
+    /// Waits until every slot has its report.
     func wait() async -> [DeliveryReport] {
         await withCheckedContinuation { continuation in
             lock.lock()
@@ -69,15 +95,5 @@ final class DeliveryBatch: @unchecked Sendable {
                 lock.unlock()
             }
         }
-    }
-}
-
-/// The per-message opaque handed to librdkafka: which batch and slot a delivery report belongs to.
-final class DeliveryTicket {
-    let batch: DeliveryBatch
-    let index: Int
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
     }
 }

@@ -29,9 +29,8 @@ public final class KafkaProducer: @unchecked Sendable {
         let conf = try RDKafkaConfig.make(settings.properties(defaults, for: .producer))
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
-            let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
             let err = message.pointee.err
-            ticket.batch.complete(ticket.index, DeliveryReport(
+            DeliveryBatch.complete(opaque: opaque, DeliveryReport(
                 errorCode: err.rawValue,
                 errorMessage: err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : String(cString: rd_kafka_err2str(err)),
                 partition: message.pointee.partition,
@@ -61,8 +60,8 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Records that librdkafka refuses at once (e.g. too large) get a failed report without reaching the broker.
     public func send(_ records: [OutgoingRecord]) async -> [DeliveryReport] {
         if records.isEmpty { return [] }
-        let batch = DeliveryBatch()
-        for record in records { enqueue(record, batch: batch) }
+        let batch = DeliveryBatch(count: records.count)
+        for (index, record) in records.enumerated() { enqueue(record, index: index, batch: batch) }
         return await batch.wait()
     }
 
@@ -81,11 +80,9 @@ public final class KafkaProducer: @unchecked Sendable {
 
     // MARK: - Enqueueing
 
-    private func enqueue(_ record: OutgoingRecord, batch: DeliveryBatch) {
-        let index = batch.expect()
-        let ticket = Unmanaged.passRetained(DeliveryTicket(batch: batch, index: index))
+    private func enqueue(_ record: OutgoingRecord, index: Int, batch: DeliveryBatch) {
         while true {
-            let error = produce(record, opaque: ticket.toOpaque())
+            let error = produce(record, opaque: batch.opaque(for: index))
             guard let error else { return }
             let code = rd_kafka_error_code(error)
             if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -95,7 +92,6 @@ public final class KafkaProducer: @unchecked Sendable {
             }
             let message = String(cString: rd_kafka_error_string(error))
             rd_kafka_error_destroy(error)
-            ticket.release()
             batch.complete(index, DeliveryReport(errorCode: code.rawValue, errorMessage: message, partition: -1, offset: -1, refusedLocally: true))
             return
         }
@@ -104,13 +100,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// One `rd_kafka_produceva` call; returns the error (owned by the caller) or nil.
     private func produce(_ record: OutgoingRecord, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
         let headers = rd_kafka_headers_new(record.headers.count)
-        for header in record.headers {
-            // withCString lends a small string from the stack; passing the String itself copies it to the heap.
-            header.name.withCString { name in
-                if let value = header.value {
-                    value.withUnsafeBytes { _ = rd_kafka_header_add(headers, name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), value.count) }
-                } else {
-                    _ = rd_kafka_header_add(headers, name, -1, nil, 0)
+        // Through the buffer, so each header is lent, not copied (a retain and release of its name and value).
+        record.headers.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                // withCString lends a small string from the stack; passing the String itself copies it to the heap.
+                all[i].name.withCString { name in
+                    let added: Void? = all[i].value?.withUnsafeBytes { _ = rd_kafka_header_add(headers, name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count) }
+                    if added == nil { _ = rd_kafka_header_add(headers, name, -1, nil, 0) }  // a null value
                 }
             }
         }

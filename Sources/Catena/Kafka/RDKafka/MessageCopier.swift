@@ -46,27 +46,30 @@ struct MessageCopier {
         var hdrs: OpaquePointer?
         if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
             headers.reserveCapacity(rd_kafka_header_cnt(hdrs))
-            var idx = 0
-            var name: UnsafePointer<CChar>?
-            var val: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let before = idx < previous.count ? previous[idx] : nil
-                let headerName: String
-                if let name {
-                    headerName = before.flatMap { Self.same($0.name, name) ? $0.name : nil } ?? String(cString: name)
-                } else {
-                    headerName = ""
+            // The previous record's headers are lent through the buffer, not copied out one by one.
+            previous.withUnsafeBufferPointer { before in
+                var idx = 0
+                var name: UnsafePointer<CChar>?
+                var val: UnsafeRawPointer?
+                var size = 0
+                while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let known = idx < before.count
+                    let headerName: String
+                    if let name {
+                        headerName = known && Self.same(before[idx].name, name) ? before[idx].name : String(cString: name)
+                    } else {
+                        headerName = ""
+                    }
+                    var headerValue: [UInt8]?
+                    if let val {
+                        let bytes = UnsafeRawBufferPointer(start: val, count: size)
+                        if known, before[idx].value.map({ Self.same($0, bytes) }) == true { headerValue = before[idx].value }
+                        else if let key, Self.same(key, bytes) { headerValue = key }
+                        else { headerValue = Array(bytes) }
+                    }
+                    headers.append(KafkaHeader(headerName, headerValue))
+                    idx += 1
                 }
-                var headerValue: [UInt8]?
-                if let val {
-                    let bytes = UnsafeRawBufferPointer(start: val, count: size)
-                    if let earlier = before?.value, Self.same(earlier, bytes) { headerValue = earlier }
-                    else if let key, Self.same(key, bytes) { headerValue = key }
-                    else { headerValue = Array(bytes) }
-                }
-                headers.append(KafkaHeader(headerName, headerValue))
-                idx += 1
             }
         }
         if !headers.isEmpty { previous = headers }

@@ -285,7 +285,9 @@ public final class StepWorker: @unchecked Sendable {
                     try producer.sendOffsetsToTransaction(next, consumer: consumer)
                     try consumer.ensureAssignmentHeld(held, revocationsAtPoll: revocationsAtPoll)  // nothing stale after a pause
                     try self.ensureNotStalled(since: began)
+                    let committing = Date()
                     try Self.commitRetrying(producer)
+                    self.warnIfStalledWhileCommitting(since: committing)
                 }
                 return true
             }
@@ -315,6 +317,19 @@ public final class StepWorker: @unchecked Sendable {
                                message: "the transaction has been open \(Int(open * 1000)) ms, over half of transaction.timeout.ms: the worker was stalled; not committing",
                                requiresAbort: true)
     }
+
+    /// Says so when the commit itself took most of `transaction.timeout.ms`: the worker was frozen after its last
+    /// check and before librdkafka sent the commit, a moment no check before the commit can cover. Apache Kafka
+    /// fences such a commit (the transaction timed out, the producer epoch was bumped); a broker that does not
+    /// (Tansu) may have taken it while another member processed the same batch.
+    private func warnIfStalledWhileCommitting(since committing: Date) {
+        let took = Date().timeIntervalSince(committing)
+        guard took > transactionTimeoutSeconds * 0.5 else { return }
+        Log.warn(component, "\(Self.stalledWhileCommitting) (commit_transaction took \(Int(took * 1000)) ms, over half of transaction.timeout.ms): Kafka fences such a commit; a broker that does not (Tansu) may have committed a batch another member also processed")
+    }
+
+    /// The start of the line `warnIfStalledWhileCommitting` logs.
+    public static let stalledWhileCommitting = "the worker was stalled while committing"
 
     /// Aborts the open transaction and rewinds to the committed offsets. An abort that fails leaves the
     /// producer unusable: stop, so a fresh instance (init_transactions) takes over, rather than jam.

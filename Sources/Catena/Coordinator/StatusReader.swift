@@ -10,8 +10,14 @@ public final class StatusReader: @unchecked Sendable {
     public init(chain: ChainDefinition, settings: KafkaSettings) throws {
         topic = chain.statusTopic
         consumer = try KafkaConsumer(settings: settings, groupID: nil)
+        // Ask for the topic first: an unreachable broker fails here within seconds, with its address, instead of
+        // reading as "no status yet"; a topic that does not exist yet is no status yet.
+        let partitions: Int
+        do { partitions = try consumer.partitionCount(topic, timeoutMs: 5000) } catch {
+            throw CatenaError.failure("cannot reach the brokers at \(settings.brokers) to read \(topic): \(error)")
+        }
         let tp = TopicPartition(topic, 0)
-        let high = (try? consumer.watermarks(tp).high) ?? 0
+        let high = partitions > 0 ? ((try? consumer.watermarks(tp).high) ?? 0) : 0
         try consumer.assign([tp], from: [tp: high > 0 ? .offset(high - 1) : .beginning])
     }
 

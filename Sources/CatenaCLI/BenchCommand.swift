@@ -5,7 +5,7 @@ import Foundation
 enum BenchCommand: Command {
     static let help = """
     usage: catena bench [--quick] [--records N] [--steps 1,3,5] [--peers LIST] [--rate R] [--latency-seconds S]
-                        [--partitions P] [--payload-bytes B] [--output FILE] [--update-benchmarks] [--logs DIR]
+                        [--partitions P] [--payload-bytes B] [--repeat N] [--output FILE] [--update-benchmarks] [--logs DIR]
     Runs chains of N builtin.identity steps, one process per step, each scenario on a fresh local Tansu broker, with
     Catena (exactly-once and at-least-once) and its peers: bench/relay.c (librdkafka, compiled into .build/bench/ at
     run time) and bench/relay.py (confluent-kafka, run with .deps/venv/bin/python).
@@ -15,6 +15,8 @@ enum BenchCommand: Command {
     --quick       10000 records, 3 steps, a 3 s latency phase, every peer (under a minute)
     --peers       comma-separated, from: \(BenchPeer.allCases.map(\.rawValue).joined(separator: ", "))
                   (default: \(BenchPeer.standard.map(\.rawValue).joined(separator: ",")))
+    --repeat      run every scenario N times, in N rounds one after another, and report each figure's median
+                  (with the range of throughput and saturated CPU); single runs on a shared machine vary a lot
     --output      the Markdown table (default BENCHMARKS-latest.md)
     --update-benchmarks  also replace the latest-run section of BENCHMARKS.md
     Exits 0 when every scenario delivered every record exactly once.
@@ -22,7 +24,7 @@ enum BenchCommand: Command {
 
     static func run(_ args: [String], registry: FunctionRegistry) async throws -> Int32 {
         let a = try Arguments(args, command: "bench",
-                              valued: ["records", "steps", "peers", "rate", "latency-seconds", "partitions", "payload-bytes", "output", "logs", "warmup"],
+                              valued: ["records", "steps", "peers", "rate", "latency-seconds", "partitions", "payload-bytes", "output", "logs", "warmup", "repeat"],
                               boolean: ["quick", "update-benchmarks"])
         let cwd = FileManager.default.currentDirectoryPath
         let exe = Environment.executablePath
@@ -50,6 +52,7 @@ enum BenchCommand: Command {
         if let p = try a.int("partitions", minimum: 1) { o.partitions = p }
         if let b = try a.int("payload-bytes", minimum: BenchPayload.headerBytes) { o.payloadBytes = b }
         if let w = try a.int("warmup", minimum: 1) { o.warmupRecords = w }
+        if let n = try a.int("repeat", minimum: 1) { o.repeats = n }
         if let out = a.value("output") { o.outputPath = out }
         if a.flag("update-benchmarks") { o.benchmarksPath = (root as NSString).appendingPathComponent("BENCHMARKS.md") }
         o.logDirectory = a.value("logs")
@@ -63,6 +66,7 @@ enum BenchCommand: Command {
         let setting = await BlockingQueue(label: "catena.bench.setting").run { BenchReport.collectSetting(options: options) }
         let report = BenchReport.markdown(results, options: o, setting: setting)
         print("\n" + report)
+        fflush(nil)  // every stream: the table first, then the lines on standard error, also when both go to one pipe
         try report.write(toFile: o.outputPath, atomically: true, encoding: .utf8)
         FileHandle.standardError.write(Data("[bench] table written to \(o.outputPath)\n".utf8))
         if let path = o.benchmarksPath {

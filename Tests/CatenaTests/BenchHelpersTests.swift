@@ -54,4 +54,28 @@ struct BenchHelpersTests {
         let appended = BenchReport.updatedBenchmarks("# Old\n", report: "table 3\n")
         #expect(appended.hasPrefix("# Old\n") && appended.contains("## Latest run") && appended.contains("table 3"))
     }
+
+    @Test("the median of repeated runs: middle figures, summed counts, ranges, failures kept")
+    func medianOfRuns() {
+        #expect(BenchMath.median([3, 1, 2]) == 2)
+        #expect(BenchMath.median([4, 1, 3, 2]) == 2.5)
+        #expect(BenchMath.median([]) == nil)
+        func run(_ throughput: Double, cpu: Double?, delivered: Int, failure: String? = nil) -> BenchResult {
+            var r = BenchResult(peer: .catenaAtLeastOnce, steps: 3)
+            r.expected = 100
+            r.delivered = delivered
+            r.throughput = throughput
+            r.throughputComplete = true
+            r.saturatedCPUPer100k = cpu
+            r.failure = failure
+            return r
+        }
+        let m = BenchResult.median(of: [run(40_000, cpu: 0.7, delivered: 100), run(50_000, cpu: nil, delivered: 99), run(45_000, cpu: 0.6, delivered: 100)])
+        #expect(m.runs == 3 && m.throughput == 45_000 && m.throughputRange == 40_000...50_000)
+        #expect(abs((m.saturatedCPUPer100k ?? 0) - 0.65) < 1e-9 && m.saturatedCPURange == 0.6...0.7, "runs without the figure are left out")
+        #expect(m.expected == 300 && m.delivered == 299 && !m.exact, "a record missing in one run shows")
+        let failed = BenchResult.median(of: [run(1, cpu: nil, delivered: 100), run(2, cpu: nil, delivered: 100, failure: "broker died")])
+        #expect(failed.failure == "run 2: broker died")
+        #expect(BenchResult.median(of: [run(7, cpu: 0.5, delivered: 100)]).runs == 1)
+    }
 }

@@ -9,6 +9,13 @@ public enum BenchMath {
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 
+    /// The median of `values` (the mean of the middle two for an even count); nil when empty.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
     /// `a / b` as `"0.87x"`, or `"-"` when either is missing or `b` is not positive.
     public static func ratio(_ a: Double?, _ b: Double?) -> String {
         guard let a, let b, b > 0, a.isFinite, b.isFinite else { return "-" }

@@ -39,6 +39,9 @@ public struct BenchOptions: Sendable {
     public var payloadBytes = 200
     /// Records sent through the whole chain before measuring, to wait until every process has its partitions.
     public var warmupRecords = 100
+    /// Rounds: every scenario runs once per round, rounds one after another, and each figure reported is the
+    /// median over the rounds (a shared machine moves single runs by tens of percent).
+    public var repeats = 1
     /// The `catena` executable started as worker.
     public var executable: String
     /// The repository (holds bench/relay.c, bench/relay.py and .deps/).
@@ -111,6 +114,10 @@ public struct BenchResult: Sendable {
     /// Why the scenario did not finish, if it did not.
     public var failure: String?
     public var seconds: Double = 0
+    /// How many runs these figures are the median of, and the range of throughput and saturated CPU over them.
+    public var runs = 1
+    public var throughputRange: ClosedRange<Double>?
+    public var saturatedCPURange: ClosedRange<Double>?
 
     public init(peer: BenchPeer, steps: Int) {
         self.peer = peer

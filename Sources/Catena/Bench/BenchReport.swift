@@ -49,14 +49,20 @@ public enum BenchReport {
                       "CPU s/100k (mean/max proc)", "CPU s/100k saturated", "peak RSS MB", "broker CPU s/100k", "status"]
         let rows = results.map { r -> [String] in
             [String(r.steps), r.peer.rawValue, "\(r.delivered)/\(r.expected)", String(r.duplicates),
-             BenchMath.figure(r.throughput) + (r.throughputComplete ? "" : " (incomplete)"),
+             BenchMath.figure(r.throughput) + Self.spread(r.throughputRange) + (r.throughputComplete ? "" : " (incomplete)"),
              BenchMath.figure(r.latencyP50), BenchMath.figure(r.latencyP99),
              "\(BenchMath.figure(r.seenP50)) / \(BenchMath.figure(r.seenP99))",
-             "\(BenchMath.figure(r.cpuPer100k)) / \(BenchMath.figure(r.cpuPer100kMax))", BenchMath.figure(r.saturatedCPUPer100k),
+             "\(BenchMath.figure(r.cpuPer100k)) / \(BenchMath.figure(r.cpuPer100kMax))", BenchMath.figure(r.saturatedCPUPer100k) + Self.spread(r.saturatedCPURange),
              BenchMath.figure(r.peakRSSMB), BenchMath.figure(r.brokerCPUPer100k),
              r.failure.map { "FAILED: \($0)" } ?? (r.exact ? "ok" : "MISMATCH")]
         }
         return BenchMath.markdownTable(header: header, rows: rows)
+    }
+
+    /// ` [low-high]` over the runs of a median, or nothing for a single run.
+    static func spread(_ range: ClosedRange<Double>?) -> String {
+        guard let range, range.lowerBound < range.upperBound else { return "" }
+        return " [\(BenchMath.figure(range.lowerBound))-\(BenchMath.figure(range.upperBound))]"
     }
 
     /// Catena / peer for each figure and chain length (throughput: higher is better; the rest lower).
@@ -102,7 +108,7 @@ public enum BenchReport {
         ("seen": arrival at the bench's read_committed reader instead). CPU = utime + stime of each step process at the end, \
         per 100k records through the chain (start-up, group join, idle polling and the low-rate latency phase included); \
         "saturated" = the same during the throughput phase alone, per 100k of its records; peak RSS = VmHWM of the largest step process. \
-        "delivered" counts unique records read (read_committed) on the final topic of all that were produced; "dup" the duplicates.
+        "delivered" counts unique records read (read_committed) on the final topic of all that were produced; "dup" the duplicates.\(options.repeats > 1 ? " Every scenario ran \(options.repeats) times, once per round, rounds one after another; each figure is the median of its runs (the ratios are of medians), [low-high] the range, and delivered/dup are summed over the runs." : "")
 
 
         """

@@ -35,18 +35,22 @@ public final class BenchRunner: @unchecked Sendable {
         }
         stop.onForcedExit { [launched] in for c in launched.load() { kill(c.pid, SIGKILL) } }
         say("logs in \(logDirectory)")
-        var results: [BenchResult] = []
-        for steps in options.chainLengths {
-            for peer in options.peers {
-                if stop.isRequested { break }
-                say("\(peer.rawValue), \(steps) step(s): starting")
-                let r = await runScenario(peer: peer, steps: steps)
-                say(Self.progressLine(r))
-                results.append(r)
+        var runs: [[BenchResult]] = []  // per scenario, in order: one result per round
+        for round in 1...max(options.repeats, 1) {
+            var index = 0
+            for steps in options.chainLengths {
+                for peer in options.peers {
+                    if stop.isRequested { break }
+                    say("\(peer.rawValue), \(steps) step(s)\(options.repeats > 1 ? ", round \(round) of \(options.repeats)" : ""): starting")
+                    let r = await runScenario(peer: peer, steps: steps)
+                    say(Self.progressLine(r))
+                    if index < runs.count { runs[index].append(r) } else { runs.append([r]) }
+                    index += 1
+                }
             }
         }
         if stop.isRequested { say("interrupted: reporting the scenarios that ran") }
-        return results
+        return runs.map(BenchResult.median(of:))
     }
 
     static func progressLine(_ r: BenchResult) -> String {

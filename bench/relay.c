@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,9 +122,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *brokers = argv[1], *in = argv[2], *out = argv[3], *group = argv[4];
+    /* Leave when the parent (catena bench) is gone: checked in the loop, not with PR_SET_PDEATHSIG, which fires
+     * when the *thread* that started the relay exits (catena bench starts it from a pool thread, which may end
+     * while the bench runs on: a relay was stopped mid-scenario that way). */
     pid_t parent = getppid();
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) return 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
 
     rd_kafka_message_t *msgs[BATCH];
     long relayed = 0;
-    while (running) {
+    while (running && getppid() == parent) {
         ssize_t n = rd_kafka_consume_batch_queue(queue, 100, msgs, BATCH);
         if (n <= 0) { rd_kafka_poll(p, 0); continue; }
         if (txn_id) txn_check(rd_kafka_begin_transaction(p), "begin_transaction");

@@ -7,7 +7,7 @@ usage: relay.py BROKERS IN_TOPIC OUT_TOPIC GROUP [-C k=v]... [-P k=v]... [-X k=v
   -C consumer property, -P producer property, -X property for both (applied after the defaults).
 SIGINT/SIGTERM: finish the batch, commit, leave the group, exit 0. Exits when its parent dies.
 """
-import ctypes
+import os
 import signal
 import sys
 
@@ -48,11 +48,9 @@ def main(argv):
         if flag in ("-P", "-X"):
             producer_conf[key] = value
 
-    # Leave when the parent (catena bench) dies, and stop cleanly on SIGINT/SIGTERM.
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (AttributeError, OSError):
-        pass
+    # Leave when the parent (catena bench) is gone, checked in the loop (PR_SET_PDEATHSIG would fire when the
+    # pool thread that started this process exits), and stop cleanly on SIGINT/SIGTERM.
+    parent = os.getppid()
     running = True
 
     def stop(signum, frame):
@@ -74,7 +72,7 @@ def main(argv):
     consumer.subscribe([in_topic])
     print(f"relay.py: {in_topic} -> {out_topic} in group {group}", file=sys.stderr)
     relayed = 0
-    while running:
+    while running and os.getppid() == parent:
         msgs = consumer.consume(num_messages=500, timeout=0.1)
         if not msgs:
             continue

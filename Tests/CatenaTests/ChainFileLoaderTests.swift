@@ -336,7 +336,10 @@ struct ChainFileLoaderTests {
         Refusal(label: "non-ASCII step name", text: "chain: c\nsteps: [{name: café, function: f}]\n",
                 expected: ["steps[0].name: \"café\" has characters not allowed in a step name"]),
         Refusal(label: "reserved step name", text: "chain: c\nsteps: [{name: a, function: f}, {name: dlq, function: f}]\n",
-                expected: ["steps[1].name: \"dlq\" is reserved for the chain's own topics (reserved: dlq, output, status, timeouts)"]),
+                expected: ["steps[1].name: \"dlq\" is reserved for the chain's own topics (reserved: dlq, output, parked, retry, status, timeouts)"]),
+        // Chain x.a's step retry would read x.a.retry, the delay path of chain x's step a.
+        Refusal(label: "reserved step name retry", text: "chain: x.a\nsteps: [{name: retry, function: f}]\n",
+                expected: ["steps[0].name: \"retry\" is reserved for the chain's own topics"]),
         Refusal(label: "reserved step name timeouts", text: "chain: c\nsteps: [{name: timeouts, function: f}]\n",
                 expected: ["steps[0].name: \"timeouts\" is reserved for the chain's own topics"]),
         Refusal(label: "topic name too long",

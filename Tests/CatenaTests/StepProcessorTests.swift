@@ -453,6 +453,8 @@ struct StepProcessorTests {
         #expect(letter.attempts == 1)
         #expect(letter.message.hasPrefix("payload is not valid JSON"))
         #expect(await waits.values.isEmpty)
+        let (_, placed) = try Self.deadLetter(await Self.builtin("builtin.json").process(Self.record(value: Array("{\"a\": 1,\n x}".utf8))))
+        #expect(placed.message.contains("character 10"), "the message says where: \(placed.message)")
     }
 
     @Test func rejectRefusesPayloadsContainingTheDefaultNeedle() async throws {

@@ -59,7 +59,7 @@ public enum BuiltinFunctions {
         var outputContentType: String? { "application/json" }
         func run(_ payload: [UInt8], context: StepContext) async throws -> [UInt8] {
             do { _ = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed]) } catch {
-                throw StepFailure.fatal("payload is not valid JSON: \(error.localizedDescription)")
+                throw StepFailure.fatal("payload is not valid JSON: \(jsonErrorDescription(error))")
             }
             return payload
         }

@@ -38,8 +38,10 @@ public struct ChainDefinition: Sendable, Equatable {
         self.baseDirectory = baseDirectory
     }
 
-    /// Step names that would collide with the chain's own topics.
-    public static let reservedStepNames: Set<String> = ["output", "dlq", "status", "timeouts"]
+    /// Step names that would give a step's input topic (`<chain>.<step>`) the name of another topic: this chain's
+    /// output, dead letters, status and timeouts, or, for a chain whose name has a dot (`x.a`), the delay path of
+    /// step `a` of chain `x` (`x.a.retry`) or chain `x`'s parked dead letters (`x.dlq.parked`).
+    public static let reservedStepNames: Set<String> = ["output", "dlq", "status", "timeouts", "retry", "parked"]
 
     /// The delay path of `step`: records waiting for a later attempt, in the partition of their input record.
     public func retryTopic(of step: String) -> String { "\(name).\(step).retry" }

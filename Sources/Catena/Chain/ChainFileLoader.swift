@@ -20,7 +20,7 @@ import Foundation
 ///     retry_on: [error, timeout]  # which failures are retried; others are dead-lettered at once
 ///     in_place_max: 1       # duration >= 0: longer waits move the record to <chain>.<step>.retry
 /// steps:                    # required, at least one step, run in this order
-///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq, status or timeouts
+///   - name: parse           # required; letters, digits, '_', '-'; unique; not output, dlq, status, timeouts, retry or parked
 ///     function: flights.parse   # required, the registered function name
 ///     timeout: 10           # optional, overrides defaults.timeout
 ///     retry: {max_attempts: 5}  # optional; each field falls back to defaults.retry, then the standard policy

@@ -79,7 +79,7 @@ public struct IncomingEnvelope: Sendable, Equatable {
     private static func decodeStructured(_ record: ConsumedRecord, _ value: [UInt8]) throws(DecodeError) -> IncomingEnvelope {
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: Data(value)) } catch {
-            throw DecodeError(message: "structured CloudEvent is not valid JSON: \(error.localizedDescription)")
+            throw DecodeError(message: "structured CloudEvent is not valid JSON: \(jsonErrorDescription(error))")
         }
         guard let event = parsed as? [String: Any] else { throw DecodeError(message: "structured CloudEvent is not a JSON object") }
         for required in ["specversion", "id", "source", "type"] where !(event[required] is String) {

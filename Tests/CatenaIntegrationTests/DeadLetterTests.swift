@@ -12,7 +12,8 @@ struct DeadLetterIntegrationTests {
         try await chain.startAllWorkers()
         let topic = chain.definition.entryTopic
         let binaryKey: [UInt8] = [0x00, 0xff] + Array("cust-42".utf8)
-        let headers = [KafkaHeader("x-tenant", text: "a"), KafkaHeader("x-tenant", text: "b"), KafkaHeader("x-null", nil), KafkaHeader("x-bin", [0, 1, 2, 255])]
+        let headers = [KafkaHeader("x-tenant", text: "a"), KafkaHeader("x-tenant", text: "b"), KafkaHeader("x-null", nil), KafkaHeader("x-bin", [0, 1, 2, 255]),
+                       KafkaHeader(nameBytes: [0x78, 0xff, 0xfe], [3])]  // a name that is not UTF-8
         let broken: [UInt8] = Array("not-json{".utf8)
         let poison: [UInt8] = Array(#"{"msg":"poison"}"#.utf8)
         let reports = try await TestProducer.send([

@@ -27,11 +27,16 @@ struct RecordCopyTests {
             OutgoingRecord(topic: topic, key: Array("k5".utf8), value: nil, headers: envelope("k5", "t2") + [h("x-tenant", "a"), h("x-tenant", "a"), h("x-bin", nil)]),
             OutgoingRecord(topic: topic, key: Array("k6".utf8), value: Array("v6".utf8)),
             OutgoingRecord(topic: topic, key: [0x00, 0xff], value: [0x00], headers: [KafkaHeader("ce_specversion", [0x00, 0xff]), KafkaHeader("ce_id", [0x00, 0xff])]),
+            // Names that are not UTF-8 (Kafka allows any bytes) come back as their bytes, also where the
+            // previous record had a UTF-8 name at that position, and the other way round.
+            OutgoingRecord(topic: topic, key: Array("k7".utf8), value: [1], headers: [KafkaHeader(nameBytes: [0xff, 0xfe], [1]), KafkaHeader(nameBytes: [0x78, 0xc3], nil), KafkaHeader(nameBytes: [0xef, 0xbf, 0xbd], [2])]),
+            OutgoingRecord(topic: topic, key: Array("k8".utf8), value: [1], headers: [KafkaHeader(nameBytes: [0xff, 0xfe], [1]), KafkaHeader("x\u{FFFD}", nil), KafkaHeader(nameBytes: [0x78, 0xc3], [2])]),
             OutgoingRecord(topic: topic, key: Array("k1".utf8), value: Array("v1".utf8), headers: envelope("k1", "t1")),
         ]
         _ = try await TestProducer.send(sent)
         let read = try await TopicReader.make([topic]).read(until: "\(sent.count) records") { $0.count >= sent.count }
         #expect(read.count == sent.count)
+        #expect(sent[7].headers[0].rawName == [0xff, 0xfe] && sent[7].headers[2].rawName == nil, "U+FFFD itself is UTF-8")
         for (i, (got, want)) in zip(read, sent).enumerated() {
             #expect(got.key == want.key, "record \(i): key")
             #expect(got.value == want.value, "record \(i): value")

@@ -103,10 +103,16 @@ public final class KafkaProducer: @unchecked Sendable {
         // Through the buffer, so each header is lent, not copied (a retain and release of its name and value).
         record.headers.withUnsafeBufferPointer { all in
             for i in all.indices {
-                // withCString lends a small string from the stack; passing the String itself copies it to the heap.
-                all[i].name.withCString { name in
-                    let added: Void? = all[i].value?.withUnsafeBytes { _ = rd_kafka_header_add(headers, name, -1, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count) }
-                    if added == nil { _ = rd_kafka_header_add(headers, name, -1, nil, 0) }  // a null value
+                func add(_ name: UnsafePointer<CChar>, _ nameSize: Int) {
+                    let added: Void? = all[i].value?.withUnsafeBytes { _ = rd_kafka_header_add(headers, name, nameSize, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count) }
+                    if added == nil { _ = rd_kafka_header_add(headers, name, nameSize, nil, 0) }  // a null value
+                }
+                if let raw = all[i].rawName {
+                    // A name that is not UTF-8 goes back as its own bytes.
+                    raw.withUnsafeBytes { add($0.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count) }
+                } else {
+                    // withCString lends a small string from the stack; passing the String itself copies it to the heap.
+                    all[i].name.withCString { add($0, -1) }
                 }
             }
         }

@@ -54,11 +54,17 @@ struct MessageCopier {
                 var size = 0
                 while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                     let known = idx < before.count
-                    let headerName: String
+                    var headerName = ""
+                    var rawName: [UInt8]?
                     if let name {
-                        headerName = known && Self.same(before[idx].name, name) ? before[idx].name : String(cString: name)
-                    } else {
-                        headerName = ""
+                        if known && before[idx].rawName == nil && Self.same(before[idx].name, name) { headerName = before[idx].name }
+                        else if let text = String(validatingCString: name) { headerName = text }
+                        else {
+                            // Not UTF-8: keep the bytes to write back (KafkaHeader.rawName), and their repaired text.
+                            let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+                            rawName = bytes
+                            headerName = String(decoding: bytes, as: UTF8.self)
+                        }
                     }
                     var headerValue: [UInt8]?
                     if let val {
@@ -67,7 +73,9 @@ struct MessageCopier {
                         else if let key, Self.same(key, bytes) { headerValue = key }
                         else { headerValue = Array(bytes) }
                     }
-                    headers.append(KafkaHeader(headerName, headerValue))
+                    var header = KafkaHeader(headerName, headerValue)
+                    header.rawName = rawName
+                    headers.append(header)
                     idx += 1
                 }
             }

@@ -47,12 +47,13 @@ struct BrokerStallTests {
             }
         }
         // The worker needs about 8 s for the 400 records (20 ms each): freeze the broker once it is under
-        // way, for longer than message.timeout.ms, then thaw it.
+        // way, for longer than message.timeout.ms plus the 10 s a rewind waits for the committed offsets, then
+        // thaw it: the worker keeps trying to rewind until the broker answers.
         let started = Date().addingTimeInterval(60)
         while outputs.count < 50 && Date() < started { await readSome() }
         #expect(outputs.count >= 50 && outputs.count < n, "the broker is frozen mid-run (\(outputs.count) outputs so far)")
         kill(broker.process.pid, SIGSTOP)
-        try await Task.sleep(nanoseconds: 8_000_000_000)  // the stall itself is the scenario under test, not a synchronisation
+        try await Task.sleep(nanoseconds: 16_000_000_000)  // the stall itself is the scenario under test, not a synchronisation
         kill(broker.process.pid, SIGCONT)
 
         // Like a container restart policy: a worker that stops (its producer fenced by the broker's recovery)
@@ -64,6 +65,9 @@ struct BrokerStallTests {
         }
         #expect(outputs.count == n, "every record completes after the stall")
         #expect(deadLetters.isEmpty, "no good record is dead-lettered: \(deadLetters.compactMap { $0.header(HeaderNames.errorMessage) }.prefix(3))")
+        let log = (try? String(contentsOfFile: "\(logs)/worker.log", encoding: .utf8)) ?? ""
+        #expect(!log.contains("committed offsets: Local: Timed out") || log.contains("cannot rewind to the committed offsets yet"),
+                "a rewind during the outage is tried again, not the end of the worker; see \(logs)/worker.log")
         worker.signal(SIGTERM)
         #expect(await Wait.exit(of: worker, seconds: 30))
         print("broker stall: \(outputs.count) outputs, \(deadLetters.count) dead letters, \(restarts) worker restarts")

@@ -37,6 +37,8 @@ public final class StepWorker: @unchecked Sendable {
     /// At-least-once: offsets finished since the last commit, and when that was.
     private var uncommitted: [TopicPartition: Int64] = [:]
     private var lastCommit = Date.distantPast
+    /// The stop signal `run` was given, for the retry loops that must end when the worker is asked to stop.
+    private var stopSignal: StopSignal?
 
     public init(chain: ChainDefinition, step: StepDefinition, function: any CatenaFunction, settings: KafkaSettings, options: WorkerOptions = WorkerOptions()) {
         var processor = StepProcessor(chain: chain, step: step, function: function, workerID: options.workerID)
@@ -57,6 +59,7 @@ public final class StepWorker: @unchecked Sendable {
     /// - Throws: when the worker cannot continue without losing records (the DLQ refuses a dead letter, or
     ///   the transactional producer was fenced by a newer instance).
     public func run(until stop: StopSignal) async throws {
+        stopSignal = stop
         let chain = processor.chain, step = processor.step
         let io = BlockingQueue(label: "catena.worker.io")
         let consumer = try KafkaConsumer(settings: settings, groupID: chain.consumerGroup(of: step.name), properties: options.consumerProperties)
@@ -212,7 +215,7 @@ public final class StepWorker: @unchecked Sendable {
                 throw CatenaError.failure("the producer cannot recover (\(fatal)); stopping without committing so a restart continues with a fresh producer")
             }
             Log.warn(component, "\(failure); rewinding to the committed offsets")
-            try await io.run { try consumer.rewindToCommitted() }
+            try await rewindRetrying(consumer: consumer, io: io)
             return false
         }
     }
@@ -334,9 +337,26 @@ public final class StepWorker: @unchecked Sendable {
     /// Aborts the open transaction and rewinds to the committed offsets. An abort that fails leaves the
     /// producer unusable: stop, so a fresh instance (init_transactions) takes over, rather than jam.
     private func abortAndRewind(producer: KafkaProducer, consumer: KafkaConsumer, io: BlockingQueue) async throws {
-        try await io.run {
-            try Self.abort(producer)
-            try consumer.rewindToCommitted()
+        try await io.run { try Self.abort(producer) }
+        try await rewindRetrying(consumer: consumer, io: io)
+    }
+
+    /// Moves the consumer back to the committed offsets, trying again while the broker does not answer (an
+    /// outage longer than `message.timeout.ms` gets here with the broker still away), so the worker rides it
+    /// out instead of exiting. Nothing is skipped meanwhile: the consumer is not polled until it has rewound.
+    /// Gives up only when the worker is asked to stop.
+    private func rewindRetrying(consumer: KafkaConsumer, io: BlockingQueue) async throws {
+        var wait = 0.5
+        while true {
+            do {
+                try await io.run { try consumer.rewindToCommitted() }
+                return
+            } catch {
+                if stopSignal?.isRequested ?? true { throw error }
+                Log.warn(component, "cannot rewind to the committed offsets yet (\(error)); trying again in \(wait) s")
+                try? await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))  // backoff between attempts
+                wait = min(wait * 2, 5)
+            }
         }
     }
 

@@ -12,7 +12,8 @@ enum BenchCommand: Command {
     Figures per scenario: throughput at saturation (--records produced at once, default 100000), latency p50/p99 at
     --rate records/s (default 1000) for --latency-seconds (default 10), CPU seconds per 100k records and peak RSS per
     process, and the records delivered on the final topic (read_committed), so a loss or a duplicate is visible.
-    --quick       10000 records, 3 steps, a 3 s latency phase, every peer (under a minute)
+    --quick       10000 records, 3 steps, a 3 s latency phase, every peer (under a minute; its saturated CPU
+                  rests on a few 10 ms clock ticks per process: +-0.1 s/100k)
     --peers       comma-separated, from: \(BenchPeer.allCases.map(\.rawValue).joined(separator: ", "))
                   (default: \(BenchPeer.standard.map(\.rawValue).joined(separator: ",")))
     --repeat      run every scenario N times, in N rounds one after another, and report each figure's median

@@ -81,7 +81,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         }
         if unmatchedOutcomes > 0 { lines.append("  unmatched    \(unmatchedOutcomes) outcomes without a pending execution") }
         lines.append("  latency      p50 \(ms(latencyP50Ms))  p95 \(ms(latencyP95Ms))  p99 \(ms(latencyP99Ms))  max \(ms(latencyMaxMs))")
-        if let t = throughput { lines.append(String(format: t < 10 ? "  throughput   %.2f executions/s (first entry to last outcome)" : "  throughput   %.0f executions/s (first entry to last outcome)", t)) }
+        if let t = throughput { lines.append(String(format: "  throughput   %.\(t < 10 ? 2 : 0)f executions/s (first entry to last outcome)", t)) }
         if !failures.isEmpty {
             lines.append("  dead letters by step and reason:")
             for f in failures { lines.append("    \(f.count)\t\(f.step)\t\(f.kind)\t\(f.message)") }

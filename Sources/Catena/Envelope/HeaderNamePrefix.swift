@@ -1,3 +1,5 @@
+import Glibc
+
 extension UnsafeBufferPointer where Element == UInt8 {
     /// Whether these bytes hold `text`'s at `offset` (and, with `whole`, nothing after it). An inline byte loop:
     /// header names are short, and a call to `memcmp` per comparison cost more than the comparison.
@@ -34,5 +36,30 @@ extension String {
     func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
         return Array(utf8).withUnsafeBufferPointer(body)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether this array holds exactly `bytes`.
+    func hasBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard count == bytes.count else { return false }
+        if isEmpty { return true }
+        return withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+    }
+
+    /// Whether this array holds exactly `text`'s UTF-8.
+    func hasBytes(of text: String) -> Bool {
+        text.withUTF8Bytes { hasBytes(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension Array where Element == KafkaHeader {
+    /// The first `content-type` header (the one `ConsumedRecord.header(HeaderNames.contentType)` finds),
+    /// compared by bytes and lent through the buffer: this runs for every record.
+    var firstContentType: KafkaHeader? {
+        withUnsafeBufferPointer { all in
+            for i in all.indices where all[i].name.utf8Equals("content-type") { return all[i] }
+            return nil
+        }
     }
 }

@@ -47,7 +47,7 @@ public struct IncomingEnvelope: Sendable, Equatable {
         if isStructured(record) { return try decodeStructured(record, value) }
         let id = correlationID(of: record)
         return IncomingEnvelope(correlationID: id, key: outputKey(record, id), payload: value,
-                                contentType: contentTypeHeader(of: record)?.text, headers: record.headers)
+                                contentType: record.headers.firstContentType?.text, headers: record.headers)
     }
 
     /// The key later records carry: the record's own key bytes, or the correlation ID's when it has none.
@@ -56,17 +56,9 @@ public struct IncomingEnvelope: Sendable, Equatable {
         return Array(id.utf8)
     }
 
-    /// The record's first `content-type` header (as `record.header(HeaderNames.contentType)` finds it), by bytes.
-    static func contentTypeHeader(of record: ConsumedRecord) -> KafkaHeader? {
-        record.headers.withUnsafeBufferPointer { all in
-            for i in all.indices where all[i].name.utf8Equals("content-type") { return all[i] }
-            return nil
-        }
-    }
-
     static func isStructured(_ record: ConsumedRecord) -> Bool {
         // Bytes, case-insensitively: this runs for every record.
-        guard let value = contentTypeHeader(of: record)?.value else { return false }
+        guard let value = record.headers.firstContentType?.value else { return false }
         let prefix = Array("application/cloudevents+json".utf8)
         guard value.count >= prefix.count else { return false }
         for (i, expected) in prefix.enumerated() {

@@ -1,5 +1,3 @@
-import Glibc
-
 /// The headers of the output records one step writes: the CloudEvents attributes and Catena's (see
 /// `CloudEventHeaders`), then the incoming headers that pass through, then `catena_worker`.
 ///
@@ -31,7 +29,7 @@ struct OutputHeaders: Sendable {
     /// The headers of one output record. `time` is the RFC 3339 time as bytes; `key` is the record's key,
     /// whose bytes are reused for `ce_correlationid` when they spell the correlation ID.
     func headers(correlationID: String, key: [UInt8], attempt: Int, contentType: String?, time: [UInt8], incoming: [KafkaHeader]) -> [KafkaHeader] {
-        let idBytes = Self.same(key, correlationID) ? key : Array(correlationID.utf8)
+        let idBytes = key.hasBytes(of: correlationID) ? key : Array(correlationID.utf8)
         var h: [KafkaHeader] = []
         h.reserveCapacity(11 + incoming.count)
         h.append(specVersion)
@@ -54,18 +52,7 @@ struct OutputHeaders: Sendable {
     /// The `content-type` header for `contentType`, sharing the value of the incoming one when it is the same
     /// (a step that passes its input's content type on).
     private func contentTypeHeader(_ contentType: String, incoming: [KafkaHeader]) -> KafkaHeader {
-        let shared: [UInt8]? = incoming.withUnsafeBufferPointer { all in
-            guard let i = all.indices.first(where: { all[$0].name.utf8Equals("content-type") }), let value = all[i].value, Self.same(value, contentType) else { return nil }
-            return value
-        }
-        if let shared { return KafkaHeader(HeaderNames.contentType, shared) }
+        if let value = incoming.firstContentType?.value, value.hasBytes(of: contentType) { return KafkaHeader(HeaderNames.contentType, value) }
         return KafkaHeader(HeaderNames.contentType, text: contentType)
-    }
-
-    /// Whether `bytes` are exactly `text`'s UTF-8.
-    private static func same(_ bytes: [UInt8], _ text: String) -> Bool {
-        text.withUTF8Bytes { utf8 in
-            bytes.count == utf8.count && (bytes.isEmpty || bytes.withUnsafeBytes { memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })
-        }
     }
 }

@@ -54,28 +54,19 @@ struct MessageCopier {
                 var size = 0
                 while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                     let known = idx < before.count
-                    var headerName = ""
-                    var rawName: [UInt8]?
-                    if let name {
-                        if known && before[idx].rawName == nil && Self.same(before[idx].name, name) { headerName = before[idx].name }
-                        else if let text = String(validatingCString: name) { headerName = text }
-                        else {
-                            // Not UTF-8: keep the bytes to write back (KafkaHeader.rawName), and their repaired text.
-                            let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
-                            rawName = bytes
-                            headerName = String(decoding: bytes, as: UTF8.self)
-                        }
-                    }
                     var headerValue: [UInt8]?
                     if let val {
                         let bytes = UnsafeRawBufferPointer(start: val, count: size)
-                        if known, before[idx].value.map({ Self.same($0, bytes) }) == true { headerValue = before[idx].value }
-                        else if let key, Self.same(key, bytes) { headerValue = key }
+                        if known, before[idx].value?.hasBytes(bytes) == true { headerValue = before[idx].value }
+                        else if let key, key.hasBytes(bytes) { headerValue = key }
                         else { headerValue = Array(bytes) }
                     }
-                    var header = KafkaHeader(headerName, headerValue)
-                    header.rawName = rawName
-                    headers.append(header)
+                    if let name, known, before[idx].rawName == nil, Self.same(before[idx].name, name) {
+                        headers.append(KafkaHeader(before[idx].name, headerValue))
+                    } else {
+                        // A new name: UTF-8 text, or (KafkaHeader.rawName) bytes that are not.
+                        headers.append(KafkaHeader(nameBytes: name.map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? [], headerValue))
+                    }
                     idx += 1
                 }
             }
@@ -105,12 +96,5 @@ struct MessageCopier {
             for i in 0..<bytes.count where UInt8(bitPattern: cString[i]) != bytes[i] { return false }
             return cString[bytes.count] == 0
         }
-    }
-
-    /// Whether `array` holds exactly `bytes`.
-    private static func same(_ array: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard array.count == bytes.count else { return false }
-        if array.isEmpty { return true }
-        return array.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 }
